@@ -2,7 +2,6 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { MethodName } from '../methods/types.ts';
-import type { ImageShape } from '../models/prior.ts';
 import { readModelConfig, type ModelConfigFile, type ModelKind } from '../models/store.ts';
 import type { DcganConfig } from '../models/dcgan/config.ts';
 import type { GlowConfig } from '../models/glow/config.ts';

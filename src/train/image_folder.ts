@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import sharp from 'sharp';
+import sharp, { type OutputInfo } from 'sharp';
 
 /** A folder of equally sized RGB images held in memory as 8-bit values, NHWC (9,500 faces at 64×64 are 117 MB). */
 export interface ImageSet {
@@ -42,7 +42,7 @@ export async function loadImageFolder(dir: string, opts: { limit?: number; concu
     while (next < names.length) {
       const i = next++;
       const file = join(dir, names[i]!);
-      let out: { data: Buffer; info: sharp.OutputInfo };
+      let out: { data: Buffer; info: OutputInfo };
       try {
         out = await sharp(file).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
       } catch (e) {

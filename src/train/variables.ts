@@ -13,7 +13,8 @@ export class VariableSet {
 
   constructor(arrays: WeightArrays, label: string) {
     this.prefix = `train${++instances}_${label}/`;
-    for (const [name, a] of arrays) this.vars[name] = tf.variable(tf.tensor(a.data, a.shape, 'float32'), true, this.prefix + name);
+    // Inside tidy: the variable takes over the buffer and the temporary tensor is released.
+    for (const [name, a] of arrays) this.vars[name] = tf.tidy(() => tf.variable(tf.tensor(a.data, a.shape, 'float32'), true, this.prefix + name));
   }
 
   get names(): string[] {

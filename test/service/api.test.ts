@@ -298,6 +298,28 @@ describe('API with a worker (memory queue, local store, tiny Glow)', () => {
     assert.match(prom, /flowprior_solve_seconds_count\{method="glow"\} [1-9]/);
   });
 
+  test('a baseline (lasso-dct inpainting at 64×64) runs through the same pipeline', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/solve',
+      headers: auth(),
+      payload: { method: 'lasso-dct', operator: { type: 'mask', box: [22, 22, 19, 19] }, groundTruth: await testPng(64, 64), options: { maxEvaluations: 20 } },
+    });
+    assert.equal(res.statusCode, 202, res.body);
+    const id = res.json().jobId;
+    const done = await waitFor(
+      async () => (await app.inject({ method: 'GET', url: `/v1/jobs/${id}`, headers: auth() })).json(),
+      (j) => ['completed', 'failed'].includes(j.status),
+    );
+    assert.equal(done.status, 'completed', JSON.stringify(done));
+    assert.equal(done.model, null);
+    assert.equal(done.metrics.method, 'lasso-dct');
+    assert.ok(done.metrics.psnr > done.metrics.inputPsnr, `lasso fills the hole: ${done.metrics.psnr} dB vs ${done.metrics.inputPsnr} dB masked`);
+    const png = await app.inject({ method: 'GET', url: done.links.result, headers: auth() });
+    const meta = await sharp(png.rawPayload).metadata();
+    assert.deepEqual([meta.width, meta.height], [64, 64]);
+  });
+
   test('measurements as a base64 float32 array; a running job is cancelled at its next iteration', async () => {
     const y = new Float32Array(200).map((_, i) => Math.cos(i) * 0.3);
     const res = await app.inject({

@@ -2,6 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { createBullQueue, type BullJobQueue } from '../../src/service/jobs/index.ts';
@@ -29,6 +30,7 @@ let queue: BullJobQueue;
 let app: FastifyInstance;
 let child: ChildProcess | null = null;
 let rescuer: RunningWorker | null = null;
+let rescuerQueue: BullJobQueue | null = null;
 
 before(async () => {
   models = await tinyModelsDir();
@@ -41,6 +43,7 @@ before(async () => {
 after(async () => {
   child?.kill('SIGKILL');
   await rescuer?.close();
+  await rescuerQueue?.close();
   await app?.close();
   await queue?.obliterate().catch(() => {});
   await queue?.close();
@@ -48,10 +51,18 @@ after(async () => {
   await results?.cleanup();
 });
 
-function startChildWorker(config: Record<string, string>): Promise<ChildProcess> {
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+function startChildWorker(config: Record<string, string>, metricsPort: number): Promise<ChildProcess> {
   const p = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test/service/helpers/worker_process.ts')], {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...config, GLOW_MODEL: TINY_GLOW, WORKER_METHODS: 'glow', WORKER_METRICS_PORT: '0', LOG_LEVEL: 'warn', FP_TEST_QUEUE_PREFIX: prefix },
+    env: { ...process.env, ...config, GLOW_MODEL: TINY_GLOW, WORKER_METHODS: 'glow', HOST: '127.0.0.1', WORKER_METRICS_PORT: String(metricsPort), LOG_LEVEL: 'warn', FP_TEST_QUEUE_PREFIX: prefix },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
@@ -71,14 +82,18 @@ test('a worker killed with SIGKILL mid-batch: its jobs are picked up again and c
       method: 'POST',
       url: '/v1/solve',
       headers: auth(),
-      payload: { operator: { type: 'identity' }, groundTruth: await testPng(TINY_SIZE, TINY_SIZE, i), options: { gamma: 0.1, maxEvaluations: 150, optimizer: 'adam' } },
+      payload: { operator: { type: 'identity' }, groundTruth: await testPng(TINY_SIZE, TINY_SIZE, i), options: { gamma: 0.1, maxEvaluations: 100, optimizer: 'adam' } },
     });
     assert.equal(res.statusCode, 202);
     ids.push(res.json().jobId);
   }
-  child = await startChildWorker(env(models.dir, results.dir));
+  const metricsPort = await freePort();
+  child = await startChildWorker(env(models.dir, results.dir), metricsPort);
   const status = async (id: string) => (await app.inject({ method: 'GET', url: `/v1/jobs/${id}`, headers: auth() })).json();
   await waitFor(() => Promise.all(ids.map(status)), (ss) => ss.every((s) => s.status === 'running' && s.progress?.iteration >= 2), 60_000);
+  // The worker process serves its own probes and Prometheus metrics.
+  assert.equal((await fetch(`http://127.0.0.1:${metricsPort}/healthz`)).status, 200);
+  assert.match(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text(), /flowprior_queue_jobs\{state="active"\} 3/);
   child.kill('SIGKILL');
   await new Promise((r) => child?.once('exit', r));
   child = null;
@@ -87,7 +102,8 @@ test('a worker killed with SIGKILL mid-batch: its jobs are picked up again and c
 
   // A new worker finds the jobs whose lock expired (stalled) and solves them.
   const config = testConfig(env(models.dir, results.dir));
-  rescuer = await workerFor(config, createBullQueue(config, undefined, prefix), new LocalResultStore(results.dir));
+  rescuerQueue = createBullQueue(config, undefined, prefix);
+  rescuer = await workerFor(config, rescuerQueue, new LocalResultStore(results.dir));
   const done = await Promise.all(ids.map((id) => waitFor(() => status(id), (s) => !['queued', 'running'].includes(s.status), 60_000)));
   for (const s of done) {
     assert.equal(s.status, 'completed', JSON.stringify(s));

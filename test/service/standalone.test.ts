@@ -63,6 +63,9 @@ test('embedded mode over HTTP: submit, poll, fetch the PNG, panel and metrics â€
   assert.deepEqual(metrics, done.metrics);
   assert.equal(jobId.length, 36);
 
+  const prom = await (await fetch(`${base}/metrics`)).text();
+  assert.match(prom, /flowprior_jobs_total\{outcome="completed"\} 1/, 'standalone serves the workerâ€™s metrics too');
+  assert.match(prom, /flowprior_batch_size_bucket\{le="1",method="glow"\} 1/);
   const docs = await fetch(`${base}/docs/json`);
   assert.equal(((await docs.json()) as { openapi: string }).openapi, '3.1.0');
 });

@@ -60,17 +60,27 @@ export function bm3dDenoise(
   sigma: number,
   params: Bm3dParams = bm3dParamsFor(sigma),
 ): Float32Array {
+  return bm3dStages(noisy, shape, sigma, params).final;
+}
+
+/** Both estimates: `basic` after hard thresholding (stage 1), `final` after Wiener filtering (stage 2). */
+export function bm3dStages(
+  noisy: Float32Array,
+  shape: readonly [number, number, number],
+  sigma: number,
+  params: Bm3dParams = bm3dParamsFor(sigma),
+): { basic: Float32Array; final: Float32Array } {
   const [h, w, channels] = shape;
   if (noisy.length !== h * w * channels) throw new Error(`expected ${h * w * channels} values, got ${noisy.length}`);
   if (h < BM3D_MIN_SIDE || w < BM3D_MIN_SIDE) throw new Error(`bm3d needs images of at least ${BM3D_MIN_SIDE}×${BM3D_MIN_SIDE}`);
-  if (!(sigma > 0)) return noisy.slice();
+  if (!(sigma > 0)) return { basic: noisy.slice(), final: noisy.slice() };
   const s = sigma * 255;
   const planes = toPlanes(noisy, h, w, channels, 255);
   // The opponent luminance is √3 times the mean (R+G+B)/3 the thresholds were published for: squared distances 3×.
   const distanceScale = channels === 3 ? 3 : 1;
   const basic = runStage(planes, planes, h, w, s, params.hard, distanceScale, 'hard', params.hard.lambda3d);
   const final = runStage(planes, basic, h, w, s, params.wiener, distanceScale, 'wiener', 0);
-  return fromPlanes(final, h, w, 255);
+  return { basic: fromPlanes(basic, h, w, 255), final: fromPlanes(final, h, w, 255) };
 }
 
 /** 0, step, 2·step, … and always the last position, so every pixel is covered by some reference block. */
@@ -111,8 +121,7 @@ function runStage(
   const den = noisy.map(() => new Float32Array(h * w));
   const group = new Float32Array(nn * p.maxGroup);
   const pilotGroup = new Float32Array(nn * p.maxGroup);
-  const haarTmp = new Float32Array(p.maxGroup);
-  const block = new Float32Array(nn);
+  const haarTmp = new Float32Array(nn * p.maxGroup);
   const estimate = new Float32Array(nn);
   const tmp = new Float64Array(nn);
   const match = matchBuffers(p.maxGroup);
@@ -155,8 +164,7 @@ function runStage(
         const numC = num[ch];
         const denC = den[ch];
         for (let j = 0; j < count; j++) {
-          for (let k = 0; k < nn; k++) block[k] = group[k * count + j];
-          inverseBlockTransform(block, 0, estimate, 0, d, n, tmp);
+          inverseBlockTransform(group, j * nn, estimate, 0, d, n, tmp);
           const r = match.rows[j];
           const c = match.cols[j];
           for (let x = 0; x < n; x++) {
@@ -179,7 +187,7 @@ function runStage(
   });
 }
 
-/** Coefficient-major group: g[k·count + j] = coefficient k of matched block j. */
+/** Block-major group: g[j·nn + k] = coefficient k of matched block j. */
 function gatherGroup(
   spectra: BlockSpectra,
   rows: Int32Array,
@@ -189,8 +197,7 @@ function gatherGroup(
   g: Float32Array,
 ): void {
   for (let j = 0; j < count; j++) {
-    const row = spectra.row(rows[j]);
     const off = cols[j] * nn;
-    for (let k = 0; k < nn; k++) g[k * count + j] = row[off + k];
+    g.set(spectra.row(rows[j]).subarray(off, off + nn), j * nn);
   }
 }

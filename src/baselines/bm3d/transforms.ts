@@ -48,12 +48,16 @@ export function inverseBlockTransform(
   size: number,
   tmp: Float64Array,
 ): void {
-  // tmp[x][v] = Σ_u D[u][x]·B[u][v]
-  for (let x = 0; x < size; x++) {
-    for (let v = 0; v < size; v++) {
-      let s = 0;
-      for (let u = 0; u < size; u++) s += d[u * size + x] * src[srcOff + u * size + v];
-      tmp[x * size + v] = s;
+  // tmp[x][v] = Σ_u D[u][x]·B[u][v], skipping all-zero frequency rows (most of them after hard thresholding).
+  tmp.fill(0, 0, size * size);
+  for (let u = 0; u < size; u++) {
+    const row = srcOff + u * size;
+    let any = false;
+    for (let v = 0; v < size; v++) if (src[row + v] !== 0) any = true;
+    if (!any) continue;
+    for (let x = 0; x < size; x++) {
+      const dux = d[u * size + x];
+      for (let v = 0; v < size; v++) tmp[x * size + v] += dux * src[row + v];
     }
   }
   // out[x][y] = Σ_v tmp[x][v]·D[v][y]
@@ -67,43 +71,48 @@ export function inverseBlockTransform(
 }
 
 /**
- * In-place orthonormal full-depth 1-D Haar transform along the group axis of a group stored coefficient-major:
- * g[k·n + j] = 2-D coefficient k of block j, for k < coefficients, j < n (n a power of two). Averages first.
+ * In-place orthonormal full-depth 1-D Haar transform along the group axis of a group stored block-major:
+ * g[j·size + k] = 2-D coefficient k of block j, for j < n (a power of two), k < size. Averages first. The inner loop
+ * runs over the coefficients of two blocks side by side, so memory is read in order. `tmp` holds n·size values.
  */
-export function haarAlongGroup(g: Float32Array, coefficients: number, n: number, tmp: Float32Array): void {
-  if (n === 1) return;
+export function haarAlongGroup(g: Float32Array, size: number, n: number, tmp: Float32Array): void {
   const r = Math.SQRT1_2;
-  for (let k = 0; k < coefficients; k++) {
-    const base = k * n;
-    for (let len = n; len > 1; len >>= 1) {
-      const half = len >> 1;
-      for (let j = 0; j < half; j++) {
-        const a = g[base + 2 * j];
-        const b = g[base + 2 * j + 1];
-        tmp[j] = (a + b) * r;
-        tmp[half + j] = (a - b) * r;
+  for (let len = n; len > 1; len >>= 1) {
+    const half = len >> 1;
+    for (let j = 0; j < half; j++) {
+      const a0 = 2 * j * size;
+      const b0 = a0 + size;
+      const s0 = j * size;
+      const d0 = (half + j) * size;
+      for (let k = 0; k < size; k++) {
+        const a = g[a0 + k];
+        const b = g[b0 + k];
+        tmp[s0 + k] = (a + b) * r;
+        tmp[d0 + k] = (a - b) * r;
       }
-      for (let j = 0; j < len; j++) g[base + j] = tmp[j];
     }
+    g.set(tmp.subarray(0, len * size));
   }
 }
 
 /** Inverse of haarAlongGroup. */
-export function inverseHaarAlongGroup(g: Float32Array, coefficients: number, n: number, tmp: Float32Array): void {
-  if (n === 1) return;
+export function inverseHaarAlongGroup(g: Float32Array, size: number, n: number, tmp: Float32Array): void {
   const r = Math.SQRT1_2;
-  for (let k = 0; k < coefficients; k++) {
-    const base = k * n;
-    for (let len = 2; len <= n; len <<= 1) {
-      const half = len >> 1;
-      for (let j = 0; j < half; j++) {
-        const a = g[base + j];
-        const b = g[base + half + j];
-        tmp[2 * j] = (a + b) * r;
-        tmp[2 * j + 1] = (a - b) * r;
+  for (let len = 2; len <= n; len <<= 1) {
+    const half = len >> 1;
+    for (let j = 0; j < half; j++) {
+      const s0 = j * size;
+      const d0 = (half + j) * size;
+      const a0 = 2 * j * size;
+      const b0 = a0 + size;
+      for (let k = 0; k < size; k++) {
+        const s = g[s0 + k];
+        const d = g[d0 + k];
+        tmp[a0 + k] = (s + d) * r;
+        tmp[b0 + k] = (s - d) * r;
       }
-      for (let j = 0; j < len; j++) g[base + j] = tmp[j];
     }
+    g.set(tmp.subarray(0, len * size));
   }
 }
 

@@ -1,3 +1,4 @@
+import { tf } from '../../engine/index.ts';
 import type { LinearOperator } from '../../physics/operator.ts';
 import { Rng, sampleWithoutReplacement, Stream } from '../../util/random.ts';
 import type { SparsityBasis } from './basis.ts';
@@ -10,8 +11,12 @@ import { solveLassoBatch, type FistaOptions, type LassoProblem } from './fista.t
  */
 export const REFERENCE_LAMBDA = 0.01;
 
-/** λ grid of the automatic choice: the reference value times powers of √10, from 1/100 to 10 times it. */
-export const AUTO_LAMBDA_GRID: readonly number[] = [-4, -3, -2, -1, 0, 1, 2].map((e) => REFERENCE_LAMBDA * 10 ** (e / 2));
+/**
+ * λ grid of the automatic choice, as fractions of λ_max = ‖2ΨᵀAᵀy‖∞ (the smallest λ whose solution is c = 0):
+ * powers of √10 from λ_max/10 down to λ_max/10⁵. Relative to λ_max the grid follows the scale of the data; the
+ * reference's 0.01 sits near 1.6·10⁻⁴·λ_max for 64×64 faces at m = 2500.
+ */
+export const AUTO_LAMBDA_FRACTIONS: readonly number[] = [2, 3, 4, 5, 6, 7, 8, 9, 10].map((k) => 10 ** (-k / 2));
 
 /** Share of the measurements held out to score each λ of the grid. */
 export const HOLDOUT_FRACTION = 0.1;
@@ -20,7 +25,9 @@ export const MIN_MEASUREMENTS_FOR_AUTO = 40;
 
 export interface AutoLambdaChoice {
   lambda: number;
-  /** Held-out squared error per grid value (NaN when the problem was too small to hold anything out). */
+  /** The grid tried (λ values of the fit on the kept rows), empty when the problem was too small to hold rows out. */
+  grid: number[];
+  /** Held-out squared error per grid value. */
   scores: number[];
 }
 
@@ -38,29 +45,45 @@ export async function chooseLambdas(
   const batch: LassoProblem[] = [];
   const owners: number[] = [];
   const fitShare: number[] = [];
-  problems.forEach((p, i) => {
+  const grids: number[][] = [];
+  for (const [i, p] of problems.entries()) {
     const m = p.measurements.length;
     if (m < MIN_MEASUREMENTS_FOR_AUTO) {
       fitShare.push(1);
-      return;
+      grids.push([]);
+      continue;
     }
     const held = Math.max(1, Math.round(HOLDOUT_FRACTION * m));
     const rowWeights = new Float32Array(m).fill(1);
     for (const r of sampleWithoutReplacement(m, held, new Rng(p.seed, Stream.general))) rowWeights[r] = 0;
     fitShare.push((m - held) / m);
-    for (const lambda of AUTO_LAMBDA_GRID) {
+    const grid = AUTO_LAMBDA_FRACTIONS.map((f) => f * lambdaMax(p.operator, basis, p.measurements, rowWeights));
+    grids.push(grid);
+    for (const lambda of grid) {
       batch.push({ operator: p.operator, measurements: p.measurements, lambda, rowWeights });
       owners.push(i);
     }
-  });
+  }
   const solutions = await solveLassoBatch(batch, basis, { ...options, onProgress: undefined, isCancelled: undefined });
   return problems.map((_, i) => {
     const scores = solutions.filter((_, k) => owners[k] === i).map((s) => s.heldOutError);
-    if (scores.length === 0) return { lambda: REFERENCE_LAMBDA, scores: AUTO_LAMBDA_GRID.map(() => Number.NaN) };
+    if (scores.length === 0) return { lambda: REFERENCE_LAMBDA, grid: [], scores: [] };
     let best = 0;
     scores.forEach((s, k) => {
       if (s < scores[best]) best = k;
     });
-    return { lambda: AUTO_LAMBDA_GRID[best] / fitShare[i], scores };
+    return { lambda: grids[i][best] / fitShare[i], grid: grids[i], scores };
   });
+}
+
+/** ‖2ΨᵀAᵀWy‖∞: the gradient of the data term at c = 0, the smallest λ for which c = 0 is optimal. */
+export function lambdaMax(operator: LinearOperator, basis: SparsityBasis, y: Float32Array, rowWeights?: Float32Array): number {
+  const t = tf.tidy(() => {
+    let yt = tf.tensor2d(y, [1, y.length]);
+    if (rowWeights) yt = tf.mul(yt, tf.tensor2d(rowWeights, [1, y.length]));
+    return tf.max(tf.abs(basis.analysis(operator.adjoint(yt))));
+  });
+  const v = 2 * t.dataSync()[0];
+  t.dispose();
+  return v;
 }

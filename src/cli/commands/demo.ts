@@ -42,11 +42,11 @@ export async function demoCommand(argv: string[]): Promise<number> {
   }
   if (files.length === 0) throw new UsageError(`no PNG/JPEG images in ${folder}`);
 
-  const engine = await initEngine();
+  const engine = await initEngine({ log: (l) => process.stderr.write(l + '\n') });
   const glow = await loadModel(v.model ?? DEFAULT_GLOW_MODEL);
   const shape = glow.imageShape;
   const images = await Promise.all(files.map(async (f) => (await decodeImageTo(await readFile(path.join(folder, f)), shape[1], shape[0])).image.data));
-  process.stderr.write(`engine ${engine.backend}; model ${glow.name}; ${files.length} images; ${evaluations} evaluations per solve\n`);
+  process.stderr.write(`model ${glow.name}; ${files.length} images; ${evaluations} evaluations per solve\n`);
 
   const rows: string[][] = [['problem', 'image', 'measurements', 'glow', 'baseline', 'baseline PSNR']];
   for (const kind of kinds) {

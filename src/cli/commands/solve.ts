@@ -111,10 +111,9 @@ export async function solveCommand(argv: string[]): Promise<number> {
   if (!['lbfgs', 'reference', 'adam'].includes(optimizer)) throw new UsageError(`--optimizer must be lbfgs, reference or adam`);
   const lambdaArg = v.lambda === 'auto' ? 'auto' : num(v.lambda, 'lambda', { min: 0 });
 
-  const engine = await initEngine();
   const quiet = v.quiet ?? false;
   const log = (s: string) => quiet || process.stderr.write(s + '\n');
-  log(`engine: ${engine.backend} (${engine.threads} thread${engine.threads === 1 ? '' : 's'}${engine.simd ? ', SIMD' : ''})`);
+  const engine = await initEngine({ log });
 
   let prior: LatentPrior | null = null;
   let shape: ImageShape = DEFAULT_IMAGE_SHAPE;

@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from 'typebox';
-import { METHOD_NAMES, type MethodName } from '../../methods/types.ts';
+import { METHOD_NAMES } from '../../methods/types.ts';
 
 const strEnum = <T extends string>(values: readonly T[], description?: string) =>
   Type.Unsafe<T>({ type: 'string', enum: [...values], ...(description ? { description } : {}) });
@@ -211,4 +211,3 @@ export const errorResponses = {
   503: ErrorSchema,
 } as const;
 
-export type MethodNameT = MethodName;

@@ -94,7 +94,7 @@ export class JobRunner {
   readonly process = async (job: ActiveJob): Promise<JobResult> => {
     const keys = jobKeys(job.id);
     const out = { result: keys.result, panel: keys.panel, metrics: keys.metrics };
-    if (await this.deps.store.exists(keys.metrics)) {
+    if (job.attempt > 1 && (await this.deps.store.exists(keys.metrics))) {
       // An earlier attempt wrote every file but did not live to complete the job.
       const metrics = JSON.parse((await this.deps.store.get(keys.metrics)).toString('utf8')) as JobMetrics;
       job.log('job.recovered', { reason: 'results already stored' });
@@ -136,7 +136,12 @@ export class JobRunner {
       if (e instanceof NotFoundError) throw new PermanentJobError(`job input ${job.data.inputKey} is missing`);
       throw e;
     }
-    const input = JSON.parse(raw.toString('utf8')) as JobInput;
+    let input: JobInput;
+    try {
+      input = JSON.parse(raw.toString('utf8')) as JobInput;
+    } catch {
+      throw new PermanentJobError(`job input ${job.data.inputKey} is not valid JSON`);
+    }
     const shape = input.imageShape;
     try {
       const truth = input.groundTruth ? decodeFloat32(input.groundTruth) : null;

@@ -1,5 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { basename, join, relative, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { initEngine, tf } from '../../engine/index.ts';
 import { validateGlowConfig, type GlowConfig } from '../../models/glow/config.ts';
@@ -14,6 +14,7 @@ import { loadImageFolder, type ImageSet } from '../image_folder.ts';
 import { formatBytes, glowBytesPerSample, maxGlowBatch, WASM_BATCH_BUDGET_BYTES } from '../memory.ts';
 import { formatMinutes, JsonlLog, ProgressLine, RunningMean, Throughput } from '../progress.ts';
 import { epochPermutation, TrainRandom, type RngState } from '../rng.ts';
+import { describePath, type TrainHooks } from '../run_common.ts';
 import { glowSampleGridPng, glowValidationBitsPerDim } from './evaluate.ts';
 import { GlowTrainer } from './trainer.ts';
 
@@ -106,15 +107,6 @@ export interface GlowCheckpointState {
   lastValidation: { step: number; bitsPerDim: number } | null;
 }
 
-export interface TrainHooks {
-  /** Aborting stops the run after the current step, with a checkpoint (what SIGINT/SIGTERM do in the CLI). */
-  signal?: AbortSignal;
-  /** Called after every step (tests stop runs at a chosen step through `signal`). */
-  onStep?: (info: { step: number; loss: number }) => void;
-  /** Progress and notes; null for silence. Default: process.stderr. */
-  stream?: NodeJS.WriteStream | null;
-}
-
 export interface GlowTrainSummary {
   step: number;
   stepsThisRun: number;
@@ -133,12 +125,6 @@ export function warmupLr(lr: number, warmup: number, step: number): number {
 
 function trainingDir(out: string): string {
   return join(out, 'training');
-}
-
-function describePath(p: string): string {
-  // Provenance without machine-specific absolute paths.
-  const rel = relative(process.cwd(), resolve(p));
-  return rel.startsWith('..') || rel === '' ? basename(resolve(p)) : rel;
 }
 
 function mergeHyper(given: Partial<GlowHyperParams>, saved: GlowHyperParams | null, note: (s: string) => void): GlowHyperParams {
@@ -210,12 +196,12 @@ export async function trainGlow(request: GlowTrainRequest, hooks: TrainHooks = {
     throw new TrainSetupError((e as Error).message);
   }
   if (config.size !== train.height) throw new TrainSetupError(`the checkpoint's model is ${config.size}×${config.size}, the images are ${train.width}×${train.height}`);
+  checkMemory(config, hyper, run, engine.backend);
   if (hyper.batch > train.count) throw new TrainSetupError(`--batch ${hyper.batch} is larger than the training set (${train.count} images)`);
   const val = run.val ? await loadImageFolder(run.val, { limit: run.valLimit }) : null;
   if (val && (val.height !== train.height || val.width !== train.width)) {
     throw new TrainSetupError(`validation images are ${val.width}×${val.height}, training images ${train.width}×${train.height}`);
   }
-  checkMemory(config, hyper, run, engine.backend);
 
   const trainer = new GlowTrainer(config, { seed: hyper.seed }, { ema: hyper.ema, clipValue: hyper.clipValue, clipNorm: hyper.clipNorm });
   let step = 0;
@@ -256,7 +242,7 @@ export async function trainGlow(request: GlowTrainRequest, hooks: TrainHooks = {
       });
     }
     note(
-      `glow K=${config.K} L=${config.L} hidden=${config.hidden} (${(countGlowParams(config) / 1e6).toFixed(2)} M parameters), ` +
+      `glow K=${config.K} L=${config.L} hidden=${config.hidden} (${countGlowParams(config).toLocaleString('en-US')} parameters), ` +
         `${train.count} training images ${train.width}×${train.height}${val ? `, ${val.count} validation` : ''}, batch ${hyper.batch}, ` +
         `engine ${engine.backend} ×${engine.threads}`,
     );

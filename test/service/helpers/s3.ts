@@ -31,7 +31,17 @@ export async function ensureS3(): Promise<S3Server> {
     };
   }
   if (!existsSync(RGW_SCRIPT)) throw new Error(`no S3_ENDPOINT and no ${RGW_SCRIPT} to start one`);
-  const { stdout } = await run('bash', [RGW_SCRIPT, 'start'], { maxBuffer: 1 << 20, timeout: 300_000 });
+  let stdout = '';
+  // A start right after another process's stop occasionally fails ("wrong fsid"); a second start succeeds.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      stdout = (await run('bash', [RGW_SCRIPT, 'start'], { maxBuffer: 1 << 20, timeout: 300_000 })).stdout;
+      break;
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
   const line = stdout.trim().split('\n').pop() ?? '';
   const vars = Object.fromEntries(line.split(/\s+/).map((kv) => kv.split('=', 2) as [string, string]));
   if (!vars.S3_ENDPOINT) throw new Error(`rgw.sh printed no endpoint: ${line}`);

@@ -21,7 +21,7 @@ export const KEY_B = 'test-key-bbbbbbbbbbbbbbbb';
 export const auth = (key = KEY_A) => ({ authorization: `Bearer ${key}` });
 
 export function testConfig(env: Record<string, string>, mode: ServiceConfig['mode'] = 'api'): ServiceConfig {
-  return loadConfig({ API_KEYS: `${KEY_A},${KEY_B}`, GLOW_MODEL: TINY_GLOW, LOG_LEVEL: 'silent', JOB_BACKOFF_MS: '50', ...env }, { mode });
+  return loadConfig({ API_KEYS: `${KEY_A},${KEY_B}`, GLOW_MODEL: TINY_GLOW, LOG_LEVEL: 'silent', JOB_BACKOFF_MS: '50', RATE_LIMIT_PER_MIN: '100000', ...env }, { mode });
 }
 
 export async function tempDir(prefix: string): Promise<{ dir: string; cleanup(): Promise<void> }> {
