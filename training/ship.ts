@@ -75,14 +75,14 @@ async function valBitsPerDim(glow: Glow, folder: string, limit: number): Promise
 
 if (kind === 'glow') {
   const { config, weights, metadata } = await readGlowipCheckpoint(path.join(from, 'glowmodel.pt'), path.join(from, 'configs.json'));
-  await saveModel(to, 'glow', config, weights, { ...metadata, source: 'training/torch/train_glow.py (EMA weights) via import-glowip', trainingData: 'celeba64/train (9,500 CelebA faces, 64×64, 5-bit)' });
+  await saveModel(to, 'glow', config, weights, { ...metadata, source: 'training/torch/train_glow.py via import-glowip', trainingData: 'celeba64/train (9,500 CelebA faces, 64×64, 5-bit)' });
   const glow = (await loadModel(to)) as Glow;
   const valFolder = values.val ?? '../shared/data/celeba64/val';
   const limit = Number(values['val-limit'] ?? 200);
   const bpd = await valBitsPerDim(glow, valFolder, limit);
   const z = new SeededRandom(7).normals(32 * glow.latentDim, 0.7);
   await writeFile(path.join(to, 'samples.png'), await sampleGrid(glow, z, 32));
-  await saveModel(to, 'glow', config, weights, { ...metadata, source: 'training/torch/train_glow.py (EMA weights) via import-glowip', trainingData: 'celeba64/train (9,500 CelebA faces, 64×64, 5-bit)', valBitsPerDimTs: Number(bpd.toFixed(4)), valImages: limit, samples: 'samples.png (temperature 0.7, seed 7)' });
+  await saveModel(to, 'glow', config, weights, { ...metadata, source: 'training/torch/train_glow.py via import-glowip', trainingData: 'celeba64/train (9,500 CelebA faces, 64×64, 5-bit)', valBitsPerDimTs: Number(bpd.toFixed(4)), valImages: limit, samples: 'samples.png (temperature 0.7, seed 7)' });
   process.stdout.write(`shipped ${to}: val bits/dim (TS, ${limit} images) ${bpd.toFixed(4)}; torch EMA ${metadata.valBitsPerDim}\n`);
   glow.dispose();
 } else {

@@ -1,3 +1,4 @@
+import { ValidationError } from '../errors.ts';
 import { psnr, ssim } from '../metrics/index.ts';
 import type { ImageShape } from '../models/prior.ts';
 
@@ -19,4 +20,14 @@ export function scoreAgainstTruth(
 ): { psnr?: number; ssim?: number } {
   if (!truth) return {};
   return { psnr: psnr(image, truth), ssim: ssim(image, truth, shape) };
+}
+
+/** Ground truths, when given, must be images of the shape being solved for. */
+export function checkGroundTruths(problems: ReadonlyArray<{ groundTruth?: Float32Array }>, shape: ImageShape): void {
+  const n = shape[0] * shape[1] * shape[2];
+  problems.forEach((p, i) => {
+    if (p.groundTruth && p.groundTruth.length !== n) {
+      throw new ValidationError(`problems[${i}].groundTruth`, `must have ${n} values (${shape.join('×')}), got ${p.groundTruth.length}`);
+    }
+  });
 }

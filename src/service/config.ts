@@ -1,3 +1,4 @@
+import { SHIPPED_MODELS_DIR } from '../paths.ts';
 import { ConfigError } from '../errors.ts';
 import { METHOD_NAMES, type MethodName } from '../methods/types.ts';
 
@@ -177,7 +178,7 @@ export function loadConfig(
     maxEvaluations: r.int('MAX_EVALUATIONS', 2000, 1, 1_000_000),
     batchMax: r.int('BATCH_MAX', 6, 1, 64),
     batchWaitMs: r.int('BATCH_WAIT_MS', 250, 0, 60_000),
-    modelsDir: r.str('MODELS_DIR', './models'),
+    modelsDir: r.str('MODELS_DIR', SHIPPED_MODELS_DIR),
     glowModel: r.str('GLOW_MODEL', 'glow-celeba64', NAME),
     dcganModel: r.str('DCGAN_MODEL', 'dcgan-celeba64', NAME),
     workerMethods,

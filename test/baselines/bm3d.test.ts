@@ -7,6 +7,7 @@ import { bm3dStages } from '../../src/baselines/bm3d/bm3d.ts';
 import { fromPlanes, toPlanes } from '../../src/baselines/bm3d/color.ts';
 import { matchBlocks, matchBuffers } from '../../src/baselines/bm3d/matching.ts';
 import { bm3d } from '../../src/baselines/bm3d/method.ts';
+import type { BaselineOptions } from '../../src/baselines/options.ts';
 import { estimateNoiseSigma } from '../../src/baselines/bm3d/noise_estimate.ts';
 import { BlockSpectra } from '../../src/baselines/bm3d/spectra.ts';
 import {
@@ -56,11 +57,8 @@ test('bm3d on a piecewise-constant colour image (σ = 25/255) beats the noisy in
   const sigma = 25 / 255;
   const noisy = withNoise(truth, sigma, 1);
   const before = psnr(noisy, truth);
-  const [known] = await bm3d.solveBatch([denoisingProblem(truth, noisy)], {
-    optimizer: 'lbfgs',
-    maxEvaluations: 1,
-    noiseSigma: sigma,
-  } as Parameters<typeof bm3d.solveBatch>[1]);
+  const withSigma: BaselineOptions = { optimizer: 'lbfgs', maxEvaluations: 1, noiseSigma: sigma };
+  const [known] = await bm3d.solveBatch([denoisingProblem(truth, noisy)], withSigma);
   assert.ok(known.psnr! > before + 8, `bm3d ${known.psnr!.toFixed(2)} dB vs noisy ${before.toFixed(2)} dB`);
   assert.equal(known.stopReason, 'converged');
   // Without σ the method estimates it from the image; the result stays far above the input.
@@ -70,6 +68,13 @@ test('bm3d on a piecewise-constant colour image (σ = 25/255) beats the noisy in
   const { basic, final } = bm3dStages(noisy, [64, 64, 3], sigma);
   assert.ok(psnr(final, truth) > psnr(basic, truth), `final ${psnr(final, truth)} vs basic ${psnr(basic, truth)}`);
   assert.ok(psnr(basic, truth) > before + 5);
+});
+
+test('bm3d high-noise profile (σ = 0.2 > 40/255: 12×12 blocks) still gains more than 8 dB', () => {
+  const truth = squares();
+  const noisy = withNoise(truth, 0.2, 2);
+  const { final } = bm3dStages(noisy, [64, 64, 3], 0.2);
+  assert.ok(psnr(final, truth) > psnr(noisy, truth) + 8, `${psnr(final, truth)} vs ${psnr(noisy, truth)}`);
 });
 
 test('noise estimate: Donoho MAD of the finest diagonal Haar coefficients recovers σ on a smooth image', () => {
@@ -184,8 +189,11 @@ test('bm3d check() and solveBatch reject what BM3D cannot solve with ValidationE
   );
   assert.throws(() => bm3d.check({ ...problem, operator: { type: 'mask', box: [0, 0, 4, 4] } }), ValidationError);
   bm3d.check(problem);
-  const opts = { optimizer: 'lbfgs' as const, maxEvaluations: 1 };
-  await assert.rejects(bm3d.solveBatch([problem], { ...opts, noiseSigma: -0.1 } as typeof opts), (e: unknown) => e instanceof ValidationError && e.field === 'noiseSigma');
+  const opts: BaselineOptions = { optimizer: 'lbfgs', maxEvaluations: 1 };
+  const badSigma: BaselineOptions = { ...opts, noiseSigma: -0.1 };
+  const tiny: BaselineOptions = { ...opts, imageShape: [8, 8, 3] };
+  await assert.rejects(bm3d.solveBatch([problem], badSigma), (e: unknown) => e instanceof ValidationError && e.field === 'noiseSigma');
   await assert.rejects(bm3d.solveBatch([{ ...problem, measurements: truth.subarray(0, 300) }], opts), ValidationError);
-  await assert.rejects(bm3d.solveBatch([problem], { ...opts, imageShape: [8, 8, 3] } as typeof opts), ValidationError);
+  await assert.rejects(bm3d.solveBatch([problem], tiny), ValidationError);
+  await assert.rejects(bm3d.solveBatch([{ ...problem, groundTruth: truth.subarray(0, 30) }], opts), ValidationError);
 });

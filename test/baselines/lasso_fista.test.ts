@@ -12,6 +12,7 @@ import { createHaarBasis } from '../../src/baselines/lasso/haar.ts';
 import { solveLassoBatch } from '../../src/baselines/lasso/fista.ts';
 import { AUTO_LAMBDA_FRACTIONS, chooseLambdas, REFERENCE_LAMBDA } from '../../src/baselines/lasso/lambda.ts';
 import { lassoDct, lassoWvt } from '../../src/baselines/lasso/method.ts';
+import type { BaselineOptions } from '../../src/baselines/options.ts';
 import { Rng } from '../../src/util/random.ts';
 
 await initEngine();
@@ -231,4 +232,25 @@ test('lasso check() and solveBatch reject invalid problems and options with Vali
     lassoDct.solveBatch([{ ...good, operator: { type: 'identity' } }], opts),
     (e: unknown) => e instanceof ValidationError && e.field === 'measurements',
   );
+});
+
+test('cancellation stops only the cancelled problem; progress reports each problem by its index', async () => {
+  const spec: OperatorSpec = { type: 'gaussian', m: 200, seed: 2 };
+  const problems = [problemFor(spec, 1, 0.01), problemFor(spec, 2, 0.01)];
+  const progress = new Map<number, number>();
+  const options: BaselineOptions = {
+    optimizer: 'lbfgs',
+    maxEvaluations: 40,
+    tolerance: 0,
+    imageShape: SHAPE,
+    isCancelled: (i) => i === 1,
+    onProgress: (p) => progress.set(p.problemIndex, p.evaluations),
+  };
+  const [kept, cancelled] = await lassoWvt.solveBatch(problems, options);
+  assert.equal(cancelled.stopReason, 'cancelled');
+  assert.equal(cancelled.iterations, 1);
+  assert.equal(kept.stopReason, 'max-evaluations');
+  assert.ok(kept.evaluations >= 40);
+  assert.ok((progress.get(0) ?? 0) >= 30, 'problem 0 reported its gap checks');
+  assert.ok(!progress.has(1));
 });

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig, CONFIG_VARIABLES } from '../../src/service/config.ts';
+import { SHIPPED_MODELS_DIR } from '../../src/paths.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { readFileSync } from 'node:fs';
 import { REPO_ROOT } from './helpers/s3.ts';
@@ -20,7 +21,7 @@ test('defaults give the documented values', () => {
   assert.equal(c.s3.presignSeconds, 900);
   assert.equal(c.batchMax, 6);
   assert.equal(c.batchWaitMs, 250);
-  assert.equal(c.modelsDir, './models');
+  assert.equal(c.modelsDir, SHIPPED_MODELS_DIR);
   assert.equal(c.glowModel, 'glow-celeba64');
   assert.equal(c.dcganModel, 'dcgan-celeba64');
   assert.deepEqual(c.workerMethods, ['glow', 'dcgan', 'lasso-dct', 'lasso-wvt', 'bm3d']);

@@ -7,12 +7,19 @@ import { DcganGenerator, dcganForward } from '../../src/models/dcgan/generator.t
 import { loadModel, readModelConfig } from '../../src/models/store.ts';
 import { tensorsToArrays } from '../../src/models/tensor_data.ts';
 import { pickPrefix, readCheckpoint } from '../../src/train/checkpoint.ts';
-import { bceWithLogits } from '../../src/train/dcgan/discriminator.ts';
+import { bceWithLogits, stride2Conv4x4 } from '../../src/train/dcgan/discriminator.ts';
 import { dcganTrainForward } from '../../src/train/dcgan/generator_train.ts';
 import { trainDcgan, type DcganCheckpointState, type DcganTrainRequest } from '../../src/train/dcgan/run.ts';
 import { DcganTrainer } from '../../src/train/dcgan/trainer.ts';
 import { TrainRandom } from '../../src/train/rng.ts';
 import { bitwiseDifferences, checkpointTensors, tempDir, writeFixtureImages } from './helpers.ts';
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
 
 let tmp: Awaited<ReturnType<typeof tempDir>>;
 let base: DcganTrainRequest;
@@ -31,9 +38,33 @@ describe('DCGAN training pieces', () => {
     const z = tf.tensor2d(new TrainRandom(3).normals(5 * 8), [5, 8]);
     const ours = dcganTrainForward(trainer.G.vars, trainer.config, z);
     const ref = dcganForward(trainer.generatorParams(), trainer.config, z, 'train');
-    assert.deepEqual(ours.images.dataSync(), ref.dataSync());
+    assert.ok(maxAbsDiff(ours.images.dataSync(), ref.dataSync()) < 1e-5);
+    // Same gradient with respect to every generator weight (a random linear functional of the images).
+    const w = tf.tensor4d(new TrainRandom(4).normals(5 * 64 * 64 * 3), [5, 64, 64, 3]);
+    const gOurs = trainer.G.valueAndGrads(() => tf.sum(tf.mul(dcganTrainForward(trainer.G.vars, trainer.config, z).images, w)) as tf.Scalar).grads;
+    const gRef = trainer.G.valueAndGrads(() => tf.sum(tf.mul(dcganForward(trainer.generatorParams(), trainer.config, z, 'train'), w)) as tf.Scalar).grads;
+    for (const name of trainer.G.names) {
+      const ref = gRef[name]!.dataSync();
+      const scale = Math.max(1e-3, ...Array.from(ref, Math.abs));
+      assert.ok(maxAbsDiff(gOurs[name]!.dataSync(), ref) < 1e-4 * scale, name);
+    }
     assert.deepEqual(ours.moments.map((m) => [m.mean.shape[0], m.count]), [[32, 5 * 16], [16, 5 * 64], [8, 5 * 256], [4, 5 * 1024]]);
     trainer.dispose();
+  });
+
+  it('the discriminator’s space-to-depth convolutions equal 4×4 stride-2 convolutions, in value and gradient', () => {
+    const rng = new TrainRandom(8);
+    const x = tf.tensor4d(rng.normals(2 * 8 * 8 * 3), [2, 8, 8, 3]);
+    const k = tf.tensor4d(rng.normals(4 * 4 * 3 * 5), [4, 4, 3, 5]);
+    const w = tf.tensor4d(rng.normals(2 * 4 * 4 * 5), [2, 4, 4, 5]);
+    // PyTorch's padding=1 is tfjs's 'same' for a 4×4 kernel at stride 2 on an even size.
+    const f = (conv: (a: tf.Tensor4D, b: tf.Tensor4D) => tf.Tensor4D) => (a: tf.Tensor, b: tf.Tensor): tf.Scalar => tf.sum(tf.mul(conv(a as tf.Tensor4D, b as tf.Tensor4D), w));
+    const reference = (a: tf.Tensor4D, b: tf.Tensor4D): tf.Tensor4D => tf.conv2d(a, b, 2, 'same');
+    assert.ok(maxAbsDiff(stride2Conv4x4(x, k).dataSync(), reference(x, k).dataSync()) < 1e-5);
+    const [gx, gk] = tf.grads(f(stride2Conv4x4))([x, k]);
+    const [rx, rk] = tf.grads(f(reference))([x, k]);
+    assert.ok(maxAbsDiff(gx!.dataSync(), rx!.dataSync()) < 1e-4);
+    assert.ok(maxAbsDiff(gk!.dataSync(), rk!.dataSync()) < 1e-4);
   });
 
   it('BCE with logits matches −log σ(x) and −log(1 − σ(x)), also for large logits', () => {

@@ -35,10 +35,14 @@ export const BM3D_PARAMS_LOW_NOISE: Bm3dParams = {
   wiener: { blockSize: 8, maxGroup: 32, step: 3, halfWindow: 19, matchThreshold: 400, kaiserBeta: 2 },
 };
 
-/** Their profile for σ > 40: larger blocks, λ_3D = 2.8, looser matching (τ_match 5000 and 3500). */
+/**
+ * For σ > 40: 12×12 blocks in both stages with the DCT and looser matching (τ_match 5000 and 3500), as in Lebrun's
+ * IPOL implementation of the DCT variant (Dabov et al.'s own high-noise profile also pre-filters blocks before
+ * matching, which is not reproduced here).
+ */
 export const BM3D_PARAMS_HIGH_NOISE: Bm3dParams = {
-  hard: { blockSize: 12, maxGroup: 16, step: 4, halfWindow: 19, matchThreshold: 5000, kaiserBeta: 2, lambda3d: 2.8 },
-  wiener: { blockSize: 11, maxGroup: 32, step: 6, halfWindow: 19, matchThreshold: 3500, kaiserBeta: 2 },
+  hard: { blockSize: 12, maxGroup: 16, step: 3, halfWindow: 16, matchThreshold: 5000, kaiserBeta: 2, lambda3d: 2.7 },
+  wiener: { blockSize: 12, maxGroup: 32, step: 3, halfWindow: 16, matchThreshold: 3500, kaiserBeta: 2 },
 };
 
 export function bm3dParamsFor(sigma: number): Bm3dParams {

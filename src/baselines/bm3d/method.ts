@@ -2,7 +2,7 @@ import { ValidationError } from '../../errors.ts';
 import type { BaselineMethod, MethodOptions } from '../../methods/types.ts';
 import type { Problem, SolveResult } from '../../solvers/types.ts';
 import { imageShapeOf, type BaselineOptions } from '../options.ts';
-import { clip01, scoreAgainstTruth } from '../result.ts';
+import { checkGroundTruths, clip01, scoreAgainstTruth } from '../result.ts';
 import { BM3D_MIN_SIDE, bm3dDenoise } from './bm3d.ts';
 import { estimateNoiseSigma } from './noise_estimate.ts';
 
@@ -38,6 +38,7 @@ export const bm3d: BaselineMethod = {
     const givenSigma = sigmaOption(options);
     const shape = imageShapeOf(options);
     const [h, w, c] = shape;
+    checkGroundTruths(problems, shape);
     if (h < BM3D_MIN_SIDE || w < BM3D_MIN_SIDE) {
       throw new ValidationError('imageShape', `bm3d needs images of at least ${BM3D_MIN_SIDE}×${BM3D_MIN_SIDE} pixels`);
     }

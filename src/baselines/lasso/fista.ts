@@ -169,17 +169,27 @@ export async function solveLassoBatch(
         }
         const rel = Math.sqrt(changes[k]) / Math.max(Math.sqrt(norms[k]), SOFT_EPS);
         if (!Number.isFinite(changes[k]) || !Number.isFinite(norms[k])) tr.stopReason = 'diverged';
+        else if (options.isCancelled?.(tr.index)) tr.stopReason = 'cancelled';
         else if (criterion === 'change' && tr.iterations > 1 && rel < options.tolerance) tr.stopReason = 'converged';
         checkGap.push(criterion === 'gap' && tr.stopReason === null && tr.iterations % gapEvery === 0);
-        if (tr.stopReason === null && options.isCancelled?.(tr.index)) tr.stopReason = 'cancelled';
       }
 
       const newMomentum = tf.tidy(() =>
         tf.add(nextCoeffs, tf.mul(tf.sub(nextCoeffs, coeffs), column(momentumCoefs))),
       ) as tfType.Tensor2D;
+      // A problem that went non-finite keeps its last finite iterate.
+      const divergedRows = tracks.map((tr, k) => (tr.stopReason === 'diverged' ? k : -1)).filter((k) => k >= 0);
+      const next =
+        divergedRows.length === 0
+          ? (nextCoeffs as tfType.Tensor2D)
+          : (tf.tidy(() => {
+              const keepOld = column(tracks.map((tr) => (tr.stopReason === 'diverged' ? 1 : 0)));
+              return tf.where(tf.cast(tf.broadcastTo(keepOld, coeffs.shape), 'bool'), coeffs, nextCoeffs);
+            }) as tfType.Tensor2D);
+      if (next !== nextCoeffs) nextCoeffs.dispose();
       coeffs.dispose();
       momentum.dispose();
-      coeffs = nextCoeffs as tfType.Tensor2D;
+      coeffs = next;
       momentum = newMomentum;
 
       if (checkGap.some(Boolean)) {

@@ -7,7 +7,7 @@ import type { LinearOperator } from '../../physics/operator.ts';
 import { createOperator, operatorKey } from '../../physics/registry.ts';
 import type { Problem, SolveResult } from '../../solvers/types.ts';
 import { imageShapeOf } from '../options.ts';
-import { clip01, scoreAgainstTruth } from '../result.ts';
+import { checkGroundTruths, clip01, scoreAgainstTruth } from '../result.ts';
 import type { SparsityBasis } from './basis.ts';
 import { createDctBasis } from './dct.ts';
 import { solveLassoBatch, type FistaOptions } from './fista.ts';
@@ -98,6 +98,7 @@ export function createLassoMethod(name: 'lasso-dct' | 'lasso-wvt', makeBasis: (s
       await initEngine();
       const started = performance.now();
       const imageShape = imageShapeOf(options);
+      checkGroundTruths(problems, imageShape);
       const { perProblem, release } = operatorsFor(problems, imageShape, options.operatorCache);
       const basis = makeBasis(imageShape);
       try {

@@ -44,8 +44,14 @@ export async function createWorker(deps: WorkerDeps): Promise<RunningWorker> {
   const models = new ModelCache(deps.loadPrior);
   for (const name of deps.preload ?? []) {
     const t0 = performance.now();
-    await models.get(name);
-    deps.logger?.info({ model: name, ms: Math.round(performance.now() - t0) }, 'model loaded');
+    try {
+      await models.get(name);
+      deps.logger?.info({ model: name, ms: Math.round(performance.now() - t0) }, 'model loaded');
+    } catch (e) {
+      // A configured model that is not installed disables its method only: its jobs fail with this reason,
+      // every other method keeps working.
+      deps.logger?.warn({ model: name, err: (e as Error).message }, 'model not available; its jobs will fail until it is installed');
+    }
   }
   const runner = new JobRunner({
     store: deps.store,

@@ -42,13 +42,28 @@ export function initialDiscriminatorArrays(c: DiscriminatorConfig, rng: TrainRan
   return out;
 }
 
+/**
+ * A 4×4, stride-2, pad-1 convolution as a stride-1 2×2 convolution of the 2×2 space-to-depth of the padded input
+ * (tap (2a + dy, 2b + dx) of the kernel reads block (a, b), phase (dy, dx)). Same values, but its input gradient
+ * is a stride-1 backprop, which the engine runs as a fast forward convolution; the backend's stride-2 backprop
+ * is a scalar loop (most of a DCGAN step on wasm).
+ */
+export function stride2Conv4x4(x: tf.Tensor4D, kernel: tf.Tensor4D): tf.Tensor4D {
+  const [B, H, W, C] = x.shape;
+  const O = kernel.shape[3];
+  if (H % 2 !== 0 || W % 2 !== 0) throw new Error(`stride-2 convolution needs an even size, got ${H}×${W}`);
+  const padded = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]);
+  const blocks = tf.reshape(tf.transpose(tf.reshape(padded, [B, H / 2 + 1, 2, W / 2 + 1, 2, C]), [0, 1, 3, 2, 4, 5]), [B, H / 2 + 1, W / 2 + 1, 4 * C]);
+  const k = tf.reshape(tf.transpose(tf.reshape(kernel, [2, 2, 2, 2, C, O]), [0, 2, 1, 3, 4, 5]), [2, 2, 4 * C, O]);
+  return tf.conv2d(blocks as tf.Tensor4D, k as tf.Tensor4D, 1, 'valid');
+}
+
 /** Images in [−1, 1], NHWC [B, 64, 64, C] → logits [B]. */
 export function discriminatorForward(params: Record<string, tf.Tensor>, c: DiscriminatorConfig, x: tf.Tensor4D): tf.Tensor1D {
   return tf.tidy(() => {
     let h = x;
     for (let i = 0; i < 4; i++) {
-      // 'same' with stride 2 on an even size pads one pixel on each side: PyTorch's padding=1.
-      h = tf.conv2d(h, params[`layers.${i}.kernel`] as tf.Tensor4D, 2, 'same');
+      h = stride2Conv4x4(h, params[`layers.${i}.kernel`] as tf.Tensor4D);
       if (i >= 1) {
         const { mean, variance } = tf.moments(h, [0, 1, 2]);
         const scale = tf.div(params[`layers.${i}.bn.gamma`]!, tf.sqrt(tf.add(variance, c.bnEps)));
@@ -56,8 +71,10 @@ export function discriminatorForward(params: Record<string, tf.Tensor>, c: Discr
       }
       h = tf.leakyRelu(h, 0.2);
     }
-    h = tf.conv2d(h, params['layers.4.kernel'] as tf.Tensor4D, 1, 'valid');
-    return tf.reshape(h, [x.shape[0]]) as tf.Tensor1D;
+    // The last 4×4 'valid' convolution over a 4×4 map is one dot product per image.
+    const [B, hh, ww, cc] = h.shape;
+    const flat = tf.reshape(h, [B, hh * ww * cc]);
+    return tf.reshape(tf.matMul(flat, tf.reshape(params['layers.4.kernel']!, [hh * ww * cc, 1])), [B]) as tf.Tensor1D;
   });
 }
 

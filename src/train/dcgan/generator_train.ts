@@ -11,30 +11,77 @@ export interface BatchMoments {
   count: number;
 }
 
+let selection: tf.Tensor2D | null = null;
+
 /**
- * The generator's training-mode forward pass: the same operations as dcganForward(…, 'train') (the test checks
- * they agree), and also each BatchNorm's batch moments, which the trainer folds into the running statistics.
+ * [36, 16] 0/1 matrix: row ((u+1)·3 + (v+1))·4 + (dy·2 + dx) picks the 4×4 tap (ky, kx) = (dy + 1 − 2u, dx + 1 − 2v)
+ * that output phase (dy, dx) reads from input offset (u, v), or nothing (the mapping of subPixelKernel).
+ */
+function subPixelSelection(): tf.Tensor2D {
+  if (!selection) {
+    const s = new Float32Array(36 * 16);
+    for (let u = -1; u <= 1; u++) {
+      for (let v = -1; v <= 1; v++) {
+        for (let dy = 0; dy < 2; dy++) {
+          for (let dx = 0; dx < 2; dx++) {
+            const ky = dy + 1 - 2 * u;
+            const kx = dx + 1 - 2 * v;
+            if (ky < 0 || ky > 3 || kx < 0 || kx > 3) continue;
+            s[(((u + 1) * 3 + (v + 1)) * 4 + dy * 2 + dx) * 16 + ky * 4 + kx] = 1;
+          }
+        }
+      }
+    }
+    selection = tf.keep(tf.tensor2d(s, [36, 16]));
+  }
+  return selection;
+}
+
+/**
+ * A 4×4, stride-2 'same' transposed convolution (kernel [4, 4, in, out]) as a 3×3 forward convolution to the four
+ * output phases and a pixel shuffle, differentiable in both the input and the kernel. The backend's transposed
+ * convolution and its stride-2 input gradient are scalar loops on wasm; forward convolutions are not.
+ */
+export function upsampleConv4x4(h: tf.Tensor4D, kernel: tf.Tensor4D): tf.Tensor4D {
+  const [, , cin, cout] = kernel.shape;
+  const taps = tf.matMul(subPixelSelection(), tf.reshape(kernel, [16, cin * cout]));
+  const k3 = tf.reshape(tf.transpose(tf.reshape(taps, [3, 3, 4, cin, cout]), [0, 1, 3, 2, 4]), [3, 3, cin, 4 * cout]) as tf.Tensor4D;
+  const phases = tf.conv2d(h, k3, 1, 'same');
+  const [b, hh, ww] = h.shape;
+  const shuffled = tf.transpose(tf.reshape(phases, [b, hh, ww, 2, 2, cout]), [0, 1, 3, 2, 4, 5]);
+  return tf.reshape(shuffled, [b, 2 * hh, 2 * ww, cout]);
+}
+
+/**
+ * The generator's training-mode forward pass: the function dcganForward(…, 'train') computes (the test checks they
+ * agree), built from forward convolutions only, and also each BatchNorm's batch moments, which the trainer folds
+ * into the running statistics.
  */
 export function dcganTrainForward(params: Record<string, tf.Tensor>, c: DcganConfig, z: tf.Tensor2D): { images: tf.Tensor4D; moments: BatchMoments[] } {
   const moments: BatchMoments[] = [];
   const images = tf.tidy(() => {
     const B = z.shape[0];
-    let h = tf.reshape(z, [B, 1, 1, c.latentDim]) as tf.Tensor4D;
-    dcganLayerChannels(c).forEach(([, cout], i) => {
-      const kernel = tf.transpose(params[`layers.${i}.kernel`]!, [0, 1, 3, 2]) as tf.Tensor4D;
-      const size = i === 0 ? 4 : h.shape[1] * 2;
-      h = tf.conv2dTranspose(h, kernel, [B, size, size, cout], i === 0 ? 1 : 2, i === 0 ? 'valid' : 'same');
+    let h: tf.Tensor4D;
+    dcganLayerChannels(c).forEach(([cin, cout], i) => {
+      const kernel = params[`layers.${i}.kernel`]! as tf.Tensor4D;
+      if (i === 0) {
+        // From a 1×1 input, the 4×4 'valid' transposed convolution is an outer product: out[y, x, o] = Σᵢ z[i]·k[y, x, i, o].
+        const projection = tf.reshape(tf.transpose(kernel, [2, 0, 1, 3]), [cin, 16 * cout]);
+        h = tf.reshape(tf.matMul(z, projection), [B, 4, 4, cout]);
+      } else {
+        h = upsampleConv4x4(h!, kernel);
+      }
       if (i < DCGAN_LAYERS - 1) {
         const p = `layers.${i}.bn.`;
-        const { mean, variance } = tf.moments(h, [0, 1, 2]);
-        moments.push({ mean: tf.keep(mean) as tf.Tensor1D, variance: tf.keep(variance) as tf.Tensor1D, count: B * size * size });
+        const { mean, variance } = tf.moments(h!, [0, 1, 2]);
+        moments.push({ mean: tf.keep(mean) as tf.Tensor1D, variance: tf.keep(variance) as tf.Tensor1D, count: B * h!.shape[1] * h!.shape[2] });
         const scale = tf.div(params[p + 'gamma']!, tf.sqrt(tf.add(variance, c.bnEps)));
-        h = tf.relu(tf.add(tf.mul(tf.sub(h, mean), scale), params[p + 'beta']!)) as tf.Tensor4D;
+        h = tf.relu(tf.add(tf.mul(tf.sub(h!, mean), scale), params[p + 'beta']!)) as tf.Tensor4D;
       } else {
-        h = tf.tanh(h);
+        h = tf.tanh(h!);
       }
     });
-    return h;
+    return h!;
   });
   return { images, moments };
 }
