@@ -1,7 +1,10 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, initEngine } from '../../src/engine/index.ts';
 import { ValidationError } from '../../src/errors.ts';
+import { importDcgan } from '../../src/models/dcgan/import_dcgan.ts';
 import { createRandomDcgan } from '../../src/models/dcgan/random_dcgan.ts';
 import type { LatentPrior } from '../../src/models/prior.ts';
 import { createOperator } from '../../src/physics/registry.ts';
@@ -84,4 +87,35 @@ test('dcgan prior rejects bad restarts and non-DCGAN priors', async () => {
   await assert.rejects(solveDcganPrior(prior, [p], { ...options, restarts: 2.5 }), ValidationError);
   const notDcgan: LatentPrior = { ...prior, kind: 'glow', generate: (z) => prior.generate(z), dispose: () => {} };
   await assert.rejects(solveDcganPrior(notDcgan, [p], options), (e: unknown) => e instanceof ValidationError && e.field === 'prior');
+});
+
+const REFERENCE_DCGAN = fileURLToPath(new URL('../../../shared/fixtures/glowip/dcgan_G.pt', import.meta.url));
+
+test('dcgan prior works with the imported reference DCGAN: the best restart fits better than any start', { skip: !existsSync(REFERENCE_DCGAN) }, async () => {
+  const reference = await importDcgan(REFERENCE_DCGAN);
+  try {
+    const spec: OperatorSpec = { type: 'mask', box: [16, 16, 32, 32] };
+    const zTrue = new Float32Array(reference.latentDim);
+    fillNormal(zTrue, 77, Stream.general);
+    const xT = tf.tidy(() => tf.reshape(reference.generate(tf.tensor2d(zTrue, [1, reference.latentDim])), [1, -1]));
+    const x = xT.dataSync() as Float32Array;
+    xT.dispose();
+    const op = createOperator(spec, reference.imageShape);
+    const y = simulateMeasurements(op, x, { type: 'none' });
+    const problem: Problem = { operator: spec, measurements: y, gamma: 0, penalty: 'l2', init: { type: 'normal', std: DCGAN_INIT_STD }, seed: 9 };
+    const starts = restartLatents(problem, reference.latentDim, 2);
+    const startFits = tf.tidy(() => {
+      const images = tf.reshape(reference.generate(tf.tensor2d(Float32Array.from(starts.flatMap((z) => Array.from(z))), [2, reference.latentDim])), [2, -1]);
+      return tf.sum(tf.square(tf.sub(op.apply(images as tf.Tensor2D), tf.tensor2d(y, [1, y.length]))), 1);
+    });
+    const fits = Array.from(startFits.dataSync());
+    startFits.dispose();
+    op.dispose();
+    const [result] = await solveDcganPrior(reference, [problem], { optimizer: 'lbfgs', maxEvaluations: 4, restarts: 2 });
+    assert.ok(Number.isFinite(result.dataFit));
+    assert.ok(result.dataFit < Math.min(...fits), `${result.dataFit} vs starts ${fits}`);
+    assert.equal(result.z.length, 100);
+  } finally {
+    reference.dispose();
+  }
 });

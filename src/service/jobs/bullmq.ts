@@ -125,10 +125,15 @@ export class BullJobQueue implements JobQueue {
 
   async get(jobId: string): Promise<JobStatus | null> {
     return this.call('get', async () => {
-      const job = (await this.queue.getJob(jobId)) as Job<JobData, JobResult> | undefined;
+      let job = (await this.queue.getJob(jobId)) as Job<JobData, JobResult> | undefined;
       if (!job) return this.tombstone(jobId);
       const state = await job.getState();
       if (state === 'unknown') return this.tombstone(jobId);
+      // The job hash and its state are two reads: a job that finished between them still carries its old
+      // hash (no return value, no failure reason). Read the hash again so a finished job is reported whole.
+      if ((state === 'completed' || state === 'failed') && !job.finishedOn) {
+        job = ((await this.queue.getJob(jobId)) as Job<JobData, JobResult> | undefined) ?? job;
+      }
       return statusOf(job, state);
     });
   }

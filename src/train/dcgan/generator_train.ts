@@ -45,10 +45,11 @@ function subPixelSelection(): tf.Tensor2D {
 export function upsampleConv4x4(h: tf.Tensor4D, kernel: tf.Tensor4D): tf.Tensor4D {
   const [, , cin, cout] = kernel.shape;
   const taps = tf.matMul(subPixelSelection(), tf.reshape(kernel, [16, cin * cout]));
-  const k3 = tf.reshape(tf.transpose(tf.reshape(taps, [3, 3, 4, cin, cout]), [0, 1, 3, 2, 4]), [3, 3, cin, 4 * cout]) as tf.Tensor4D;
+  // Contiguous axes are merged so every transpose is rank ≤ 4 (the backend's fast path).
+  const k3 = tf.reshape(tf.transpose(tf.reshape(taps, [9, 4, cin, cout]), [0, 2, 1, 3]), [3, 3, cin, 4 * cout]) as tf.Tensor4D;
   const phases = tf.conv2d(h, k3, 1, 'same');
   const [b, hh, ww] = h.shape;
-  const shuffled = tf.transpose(tf.reshape(phases, [b, hh, ww, 2, 2, cout]), [0, 1, 3, 2, 4, 5]);
+  const shuffled = tf.transpose(tf.reshape(phases, [b * hh, ww, 2, 2 * cout]), [0, 2, 1, 3]);
   return tf.reshape(shuffled, [b, 2 * hh, 2 * ww, cout]);
 }
 
@@ -66,7 +67,7 @@ export function dcganTrainForward(params: Record<string, tf.Tensor>, c: DcganCon
       const kernel = params[`layers.${i}.kernel`]! as tf.Tensor4D;
       if (i === 0) {
         // From a 1×1 input, the 4×4 'valid' transposed convolution is an outer product: out[y, x, o] = Σᵢ z[i]·k[y, x, i, o].
-        const projection = tf.reshape(tf.transpose(kernel, [2, 0, 1, 3]), [cin, 16 * cout]);
+        const projection = tf.reshape(tf.transpose(tf.reshape(kernel, [16, cin, cout]), [1, 0, 2]), [cin, 16 * cout]);
         h = tf.reshape(tf.matMul(z, projection), [B, 4, 4, cout]);
       } else {
         h = upsampleConv4x4(h!, kernel);
