@@ -36,13 +36,12 @@ export const BM3D_PARAMS_LOW_NOISE: Bm3dParams = {
 };
 
 /**
- * For σ > 40: 12×12 blocks in both stages with the DCT and looser matching (τ_match 5000 and 3500), as in Lebrun's
- * IPOL implementation of the DCT variant (Dabov et al.'s own high-noise profile also pre-filters blocks before
- * matching, which is not reproduced here).
+ * Dabov et al.'s profile for σ > 40 ('vn', from Hou et al.'s comment on the TIP paper, the default of their code for
+ * strong noise): groups of 32 and λ_3D = 2.8 in stage 1 with a loose τ_match, 11×11 blocks every 6 pixels in stage 2.
  */
 export const BM3D_PARAMS_HIGH_NOISE: Bm3dParams = {
-  hard: { blockSize: 12, maxGroup: 16, step: 3, halfWindow: 16, matchThreshold: 5000, kaiserBeta: 2, lambda3d: 2.7 },
-  wiener: { blockSize: 12, maxGroup: 32, step: 3, halfWindow: 16, matchThreshold: 3500, kaiserBeta: 2 },
+  hard: { blockSize: 8, maxGroup: 32, step: 4, halfWindow: 19, matchThreshold: 25000, kaiserBeta: 2, lambda3d: 2.8 },
+  wiener: { blockSize: 11, maxGroup: 32, step: 6, halfWindow: 19, matchThreshold: 3500, kaiserBeta: 2 },
 };
 
 export function bm3dParamsFor(sigma: number): Bm3dParams {

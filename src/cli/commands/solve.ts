@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { initEngine } from '../../engine/index.ts';
@@ -119,6 +120,9 @@ export async function solveCommand(argv: string[]): Promise<number> {
   let shape: ImageShape = DEFAULT_IMAGE_SHAPE;
   if (methodNeedsModel(method)) {
     const dir = v.model ?? defaultModelDir(method);
+    if (!v.model && !existsSync(path.join(dir, 'config.json'))) {
+      throw new UsageError(`no shipped ${method} model in ${dir}: import one (flowprior import-${method === 'glow' ? 'glowip' : 'dcgan'} …) and pass --model <dir>`);
+    }
     prior = await loadModel(dir);
     if (prior.kind !== method) throw new UsageError(`--model ${dir} is a ${prior.kind} model, but --prior is ${method}`);
     shape = prior.imageShape;
