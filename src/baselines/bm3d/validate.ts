@@ -65,7 +65,9 @@ async function main(): Promise<void> {
   const mean = sum / files.length;
   console.log(`mean         ${''.padEnd(9)} ${(noisySum / files.length).toFixed(2).padStart(8)}  ${mean.toFixed(2).padStart(8)}`);
   const published = PUBLISHED_MCMASTER[sigma255];
-  if (published !== undefined) {
+  if (published !== undefined && files.length < 18) {
+    console.log(`published CBM3D: ${published.toFixed(2)} dB over all 18 images (compare the full set, without --limit)`);
+  } else if (published !== undefined) {
     const gap = mean - published;
     console.log(`published CBM3D: ${published.toFixed(2)} dB; difference ${gap >= 0 ? '+' : ''}${gap.toFixed(2)} dB`);
   }
