@@ -10,6 +10,7 @@ import { measurementSlug, measurementViewFile, reconFile } from './layout.ts';
 import { fieldLabel, PROBLEM_TITLES } from './plots.ts';
 import type { ResultRow } from './results.ts';
 import { slug } from './settings.ts';
+import { groupBy } from './stats.ts';
 
 export interface WrittenGrid {
   /** Relative to the output folder. */
@@ -23,17 +24,6 @@ async function readOrNull(file: string): Promise<Buffer | null> {
   } catch {
     return null;
   }
-}
-
-function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
-  const out = new Map<string, T[]>();
-  for (const it of items) {
-    const k = key(it);
-    let g = out.get(k);
-    if (!g) out.set(k, (g = []));
-    g.push(it);
-  }
-  return out;
 }
 
 const SOLVER_FIELDS = ['gamma', 'penalty', 'init', 'optimizer'] as const;

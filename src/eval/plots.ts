@@ -6,6 +6,7 @@ import type { PlotHLine, PlotSeries, PlotSpec } from './plot.ts';
 import type { SettingColumn } from './results.ts';
 import { slug } from './settings.ts';
 import type { SummaryRow } from './summary.ts';
+import { groupBy } from './stats.ts';
 
 export interface PlannedPlot {
   /** Path relative to the output folder. */
@@ -53,17 +54,6 @@ export function distinct(rows: readonly SummaryRow[], field: Field): string[] {
 
 export function varies(rows: readonly SummaryRow[], field: Field): boolean {
   return distinct(rows, field).length > 1;
-}
-
-function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
-  const out = new Map<string, T[]>();
-  for (const it of items) {
-    const k = key(it);
-    let g = out.get(k);
-    if (!g) out.set(k, (g = []));
-    g.push(it);
-  }
-  return out;
 }
 
 function label(r: SummaryRow, fields: readonly Field[], withPrior = true): string {

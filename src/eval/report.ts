@@ -5,6 +5,7 @@ import { PAPER_N } from './paper_numbers.ts';
 import { distinct, fieldLabel, PROBLEM_TITLES, varies, type PlannedPlot } from './plots.ts';
 import { numberField, type SettingColumn, type TimingRow } from './results.ts';
 import type { SummaryRow } from './summary.ts';
+import { groupBy } from './stats.ts';
 
 export interface RunInfo {
   problem: string;
@@ -50,17 +51,6 @@ function signed(v: number | undefined): string {
 
 function pm(mean: number, ci: number, digits = 2): string {
   return Number.isFinite(ci) ? `${mean.toFixed(digits)} ± ${ci.toFixed(digits)}` : f(mean, digits);
-}
-
-function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
-  const out = new Map<string, T[]>();
-  for (const it of items) {
-    const k = key(it);
-    let g = out.get(k);
-    if (!g) out.set(k, (g = []));
-    g.push(it);
-  }
-  return out;
 }
 
 function labelOf(r: SummaryRow, fields: readonly SettingColumn[]): string {

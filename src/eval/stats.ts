@@ -41,3 +41,15 @@ export function ci95HalfWidth(values: readonly number[]): number {
   if (n < 2) return NaN;
   return (tQuantile975(n - 1) * sampleSd(values)) / Math.sqrt(n);
 }
+
+/** Items grouped by a string key, in first-seen order. */
+export function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const it of items) {
+    const k = key(it);
+    let g = out.get(k);
+    if (!g) out.set(k, (g = []));
+    g.push(it);
+  }
+  return out;
+}
