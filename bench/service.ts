@@ -73,7 +73,7 @@ async function benchEnqueue(total: number, concurrency: number): Promise<Row[]> 
 
 async function benchEndToEnd(batchMax: number, jobs: number, evaluations: number): Promise<Row> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'flowprior-bench-'));
-  const env = { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', RESULTS_DIR: dir, BATCH_MAX: String(batchMax), BATCH_WAIT_MS: '500', MODELS_DIR: SHIPPED_MODELS_DIR, WORKER_METHODS: 'glow' };
+  const env = { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', RATE_LIMIT_PER_MIN: '1000000', RESULTS_DIR: dir, BATCH_MAX: String(batchMax), BATCH_WAIT_MS: '500', MODELS_DIR: SHIPPED_MODELS_DIR, WORKER_METHODS: 'glow' };
   const config = loadConfig(env, { mode: 'standalone' });
   const svc = await startStandalone(config);
   const t0 = performance.now();
@@ -90,7 +90,7 @@ async function benchEndToEnd(batchMax: number, jobs: number, evaluations: number
         if (j.metrics?.batchSize) sizes.add(j.metrics.batchSize);
         break;
       }
-      await new Promise((r) => setTimeout(r, 200));
+      await new Promise((r) => setTimeout(r, 500));
     }
   }
   const minutes = (performance.now() - t0) / 60000;

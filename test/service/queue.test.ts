@@ -107,6 +107,33 @@ for (const kind of ['bullmq', 'memory'] as const) {
     await handle.close();
   });
 
+  test(`${kind}: a worker with one slot takes every queued job in turn (BATCH_MAX = 1)`, async () => {
+    const api = make(`q0-${kind}`);
+    const workerSide = kind === 'bullmq' ? bull(`q0-${kind}`) : api;
+    const jobs = [data(), data(), data(), data()];
+    for (const d of jobs) await api.add(d);
+    let running = 0;
+    let maxRunning = 0;
+    const handle = workerSide.process(
+      async (job) => {
+        maxRunning = Math.max(maxRunning, ++running);
+        await new Promise((r) => setTimeout(r, 20));
+        running--;
+        return resultFor(job);
+      },
+      { concurrency: 1 },
+    );
+    await handle.ready();
+    const final = await waitFor(
+      () => Promise.all(jobs.map((d) => api.get(d.jobId))),
+      (ss) => ss.every((s) => s?.state === 'completed'),
+      15_000,
+    );
+    assert.equal(final.length, 4);
+    assert.equal(maxRunning, 1, 'never more than the one slot');
+    await handle.close();
+  });
+
   test(`${kind}: cancel a queued job (never runs) and a running one (stops at the next check)`, async () => {
     const api = make(`q2-${kind}`);
     const workerSide = kind === 'bullmq' ? bull(`q2-${kind}`) : api;

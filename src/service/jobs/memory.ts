@@ -256,6 +256,8 @@ class MemoryWorker {
         if (isFatalEngineError(error)) this.options.onFatal?.(error as Error);
       } finally {
         this.active.delete(id);
+        // settle() pumped while this job still held its slot: with one slot, nothing else would start the next job.
+        this.queue.pump();
       }
     })();
     this.active.set(id, p);
