@@ -33,7 +33,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
   const folder = v.images ?? path.join(PACKAGE_ROOT, 'examples');
   const out = v.out ?? 'demo-out';
   const kinds = (list(v.problems) ?? ['cs', 'inpaint', 'denoise']) as ProblemKind[];
-  const evaluations = num(v.evaluations, 'evaluations', { int: true, min: 1, max: 100_000 }) ?? 150;
+  const evaluations = num(v.evaluations, 'evaluations', { int: true, min: 1, max: 100_000 }) ?? 100;
   let files: string[];
   try {
     files = (await readdir(folder)).filter((f) => /\.(png|jpe?g)$/i.test(f)).sort();
@@ -64,7 +64,8 @@ export async function demoCommand(argv: string[]): Promise<number> {
     const glowResults = await solveWithMethod('glow', glow, problems, options);
     const glowMs = Date.now() - t0;
     const baseline = BASELINE[kind];
-    const baseResults = await solveWithMethod(baseline, null, problems, options);
+    // The baselines are cheap per iteration and stop on their own criterion: give them the budget they need.
+    const baseResults = await solveWithMethod(baseline, null, problems, { ...options, maxEvaluations: 3000 });
     for (let i = 0; i < files.length; i++) {
       const name = path.parse(files[i]!).name;
       await writeOutputs(path.join(out, kind, name), {
