@@ -1,7 +1,7 @@
 /** Small seeded generators for reproducible weights and latents (independent of the tfjs backend). */
 export class SeededRandom {
-  private state: number;
-  private spare: number | null = null;
+  protected state: number;
+  protected spare: number | null = null;
 
   constructor(seed: number) {
     this.state = (Math.trunc(seed) ^ 0x9e3779b9) >>> 0;

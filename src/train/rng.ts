@@ -1,7 +1,9 @@
 /**
  * The trainer's random numbers: mulberry32 with a state that can be saved and restored, so a resumed run draws
- * exactly the numbers the uninterrupted run would have drawn (the same generator as models/random.ts).
+ * exactly the numbers the uninterrupted run would have drawn.
  */
+import { SeededRandom } from '../models/random.ts';
+
 export interface RngState {
   /** Generator state (uint32). */
   state: number;
@@ -9,14 +11,8 @@ export interface RngState {
   spare: number | null;
 }
 
-export class TrainRandom {
-  private state: number;
-  private spare: number | null = null;
-
-  constructor(seed: number) {
-    this.state = (Math.trunc(seed) ^ 0x9e3779b9) >>> 0;
-  }
-
+/** SeededRandom's generator (uniforms, normals) plus a state that checkpoints can save and restore. */
+export class TrainRandom extends SeededRandom {
   static fromState(s: RngState): TrainRandom {
     const r = new TrainRandom(0);
     r.setState(s);
@@ -32,36 +28,6 @@ export class TrainRandom {
     if (s.spare !== null && !Number.isFinite(s.spare)) throw new Error('rng spare value must be finite or null');
     this.state = s.state;
     this.spare = s.spare;
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  /** Standard normal (Box–Muller, both values used). */
-  normal(): number {
-    if (this.spare !== null) {
-      const s = this.spare;
-      this.spare = null;
-      return s;
-    }
-    let u = 0;
-    while (u === 0) u = this.next();
-    const v = this.next();
-    const r = Math.sqrt(-2 * Math.log(u));
-    this.spare = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
-  }
-
-  normals(n: number, std = 1): Float32Array {
-    const out = new Float32Array(n);
-    for (let i = 0; i < n; i++) out[i] = std * this.normal();
-    return out;
   }
 
   /** Fisher–Yates shuffle of 0..n−1. */
