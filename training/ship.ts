@@ -83,7 +83,7 @@ if (kind === 'glow') {
   const z = new SeededRandom(7).normals(32 * glow.latentDim, 0.7);
   await writeFile(path.join(to, 'samples.png'), await sampleGrid(glow, z, 32));
   await saveModel(to, 'glow', config, weights, { ...metadata, source: 'training/torch/train_glow.py via import-glowip', trainingData: 'celeba64/train (9,500 CelebA faces, 64×64, 5-bit)', valBitsPerDimTs: Number(bpd.toFixed(4)), valImages: limit, samples: 'samples.png (temperature 0.7, seed 7)' });
-  process.stdout.write(`shipped ${to}: val bits/dim (TS, ${limit} images) ${bpd.toFixed(4)}; torch EMA ${metadata.valBitsPerDim}\n`);
+  process.stdout.write(`shipped ${to}: val bits/dim (TS, ${limit} images) ${bpd.toFixed(4)}; torch (${metadata.weights ?? "model"} weights) ${metadata.valBitsPerDim}\n`);
   glow.dispose();
 } else {
   const { config, weights, metadata } = await readDcganCheckpoint(path.join(from, 'dcgan_G.pt'));

@@ -48,6 +48,10 @@ export interface ServiceConfig {
   workerMetricsPort: number;
   logLevel: LogLevel;
   backend: BackendChoice | null;
+  /** Fault injection: MiB of wasm heap a worker holds from the start, so that real batches reach the 4 GiB ceiling. */
+  wasmBallastMb: number;
+  /** A worker whose event loop is blocked this long kills itself (0: never). */
+  watchdogSeconds: number;
 }
 
 /** Every variable with its default and meaning; docs/configuration.md is written from the same facts. */
@@ -57,6 +61,7 @@ export const CONFIG_VARIABLES = [
   'MAX_QUEUED_PER_KEY', 'BODY_LIMIT_BYTES', 'MAX_IMAGE_BYTES', 'MAX_IMAGE_PIXELS', 'MAX_EVALUATIONS', 'BATCH_MAX',
   'BATCH_WAIT_MS', 'MODELS_DIR', 'GLOW_MODEL', 'DCGAN_MODEL', 'WORKER_METHODS', 'JOB_ATTEMPTS', 'JOB_BACKOFF_MS',
   'JOB_LOCK_MS', 'STALLED_INTERVAL_MS', 'KEEP_JOBS_SECONDS', 'WORKER_METRICS_PORT', 'LOG_LEVEL', 'FLOWPRIOR_BACKEND',
+  'WASM_BALLAST_MB', 'WATCHDOG_SECONDS',
 ] as const;
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -190,6 +195,8 @@ export function loadConfig(
     workerMetricsPort: r.int('WORKER_METRICS_PORT', 9464, 0, 65535),
     logLevel: r.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     backend: backendRaw ? r.oneOf('FLOWPRIOR_BACKEND', 'wasm', BACKENDS) : null,
+    wasmBallastMb: r.int('WASM_BALLAST_MB', 0, 0, 4000),
+    watchdogSeconds: r.int('WATCHDOG_SECONDS', 300, 0, 86_400),
   };
   if (r.problems.length) throw new ConfigError(r.problems);
   return config;

@@ -2,6 +2,8 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { holdWasmBallast } from '../engine/ballast.ts';
+import { startWatchdog, type Watchdog } from './worker/watchdog.ts';
 import { initEngine } from '../engine/index.ts';
 import { loadModel } from '../models/store.ts';
 import { OperatorCache } from '../physics/cache.ts';
@@ -140,6 +142,9 @@ async function workerParts(
 ): Promise<RunningWorker> {
   const engine = await initEngine(config.backend ? { backend: config.backend } : {});
   logger.info({ backend: engine.backend, threads: engine.threads }, 'engine ready');
+  if (config.wasmBallastMb > 0) {
+    logger.warn({ mib: holdWasmBallast(config.wasmBallastMb) }, 'WASM_BALLAST_MB: holding wasm heap (fault injection)');
+  }
   return createWorker({
     queue,
     store,
@@ -165,8 +170,10 @@ export async function startWorker(config: ServiceConfig, overrides: RuntimeOverr
   metrics.watchQueue(queue);
   let worker: RunningWorker | null = null;
   let server: Server | null = null;
+  let watchdog: Watchdog | null = null;
   const close = once(async () => {
     logger.info('worker draining: no new jobs; finishing the current batch');
+    watchdog?.stop();
     await worker?.close();
     await queue.close();
     await store.close();
@@ -174,6 +181,8 @@ export async function startWorker(config: ServiceConfig, overrides: RuntimeOverr
     logger.info('worker stopped');
   });
   worker = await workerParts(config, queue, store, metrics, logger, overrides, close);
+  // Started once loading is done: model loading and warm-up block the loop legitimately.
+  if (config.watchdogSeconds > 0) watchdog = startWatchdog(config.watchdogSeconds * 1000);
   if (config.workerMetricsPort > 0) server = await metricsServer(metrics, config.host, config.workerMetricsPort);
   logger.info({ batchMax: config.batchMax, batchWaitMs: config.batchWaitMs, models: worker.models.loaded() }, 'worker taking jobs');
   return { close };

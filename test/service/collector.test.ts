@@ -86,3 +86,21 @@ test('flushAll sends open groups at once (shutdown)', async () => {
   assert.deepEqual(await p, [4, 9]);
   assert.equal(batches.length, 2);
 });
+
+test('maxBatchOf caps the group an item opens: items with a smaller cap flush in smaller batches', async () => {
+  const batches: number[][] = [];
+  const c = new BatchCollector<Item & { cap?: number }, number>({
+    maxBatch: 6,
+    waitMs: 10_000,
+    keyOf: (i) => (i.cap ? `${i.key}#${i.cap}` : i.key),
+    maxBatchOf: (i) => i.cap ?? 6,
+    run: async (items) => {
+      batches.push(items.map((i) => i.x));
+      return items.map((i) => i.x);
+    },
+  });
+  const capped = [1, 2, 3, 4].map((x) => c.submit({ key: 'a', x, cap: 2 }));
+  const full = [5, 6, 7, 8, 9, 10].map((x) => c.submit({ key: 'a', x }));
+  assert.deepEqual(await Promise.all([...capped, ...full]), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  assert.deepEqual(batches, [[1, 2], [3, 4], [5, 6, 7, 8, 9, 10]]);
+});

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -12,7 +12,7 @@ import type { ServiceConfig } from '../config.ts';
 import type { JobQueue } from '../jobs/queue.ts';
 import type { ResultStore } from '../storage/types.ts';
 import { ApiKeyAuth } from './auth.ts';
-import { mapError, type ErrorBody } from './error_mapper.ts';
+import { mapError, MAX_PARAM_LENGTH, type ErrorBody } from './error_mapper.ts';
 import { ServiceMetrics } from './metrics.ts';
 import { physicsOperatorCatalog, type OperatorCatalog } from './operators.ts';
 import { catalogRoutes } from './routes/catalog.ts';
@@ -57,8 +57,24 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const auth = new ApiKeyAuth(config.apiKeys);
   if (config.mode !== 'standalone' && !auth.enabled) throw new Error('API keys are required outside standalone mode');
 
+  // Every refusal, the router's own included (bad URL encoding, over-long path parameter), gets the same body.
+  const sendError = (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
+    const m = mapError(err);
+    if (m.internal) req.log.error({ err }, 'request failed');
+    else req.log.info({ code: m.code, field: m.field, msg: m.message }, 'request rejected');
+    if (m.status === 401) reply.header('www-authenticate', 'Bearer');
+    reply.header('x-request-id', req.id);
+    const body: ErrorBody = {
+      error: { code: m.code, message: m.message, ...(m.field ? { field: m.field } : {}), ...(m.limit !== undefined ? { limit: m.limit } : {}) },
+      requestId: String(req.id),
+    };
+    return reply.status(m.status).send(body);
+  };
+
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    maxParamLength: MAX_PARAM_LENGTH,
+    frameworkErrors: (err, req, reply) => sendError(err, req, reply),
     bodyLimit: config.bodyLimitBytes,
     genReqId: (req) => {
       const h = req.headers['x-request-id'];
@@ -88,17 +104,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     );
   });
 
-  app.setErrorHandler((err, req, reply) => {
-    const m = mapError(err);
-    if (m.internal) req.log.error({ err }, 'request failed');
-    else req.log.info({ code: m.code, field: m.field, msg: m.message }, 'request rejected');
-    if (m.status === 401) reply.header('www-authenticate', 'Bearer');
-    const body: ErrorBody = {
-      error: { code: m.code, message: m.message, ...(m.field ? { field: m.field } : {}), ...(m.limit !== undefined ? { limit: m.limit } : {}) },
-      requestId: String(req.id),
-    };
-    return reply.status(m.status).send(body);
-  });
+  app.setErrorHandler(sendError);
   app.setNotFoundHandler((req, reply) => {
     const body: ErrorBody = {
       error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0].slice(0, 200)}` },

@@ -12,6 +12,9 @@ import {
 } from '../../errors.ts';
 
 /** The body of every error answer. */
+/** Longest path parameter the router accepts (job ids are at most 128 characters). */
+export const MAX_PARAM_LENGTH = 200;
+
 export interface ErrorBody {
   error: {
     code: string;
@@ -106,6 +109,19 @@ export function mapError(err: unknown): MappedError {
       message: `${field}: ${ajvMessage(first)}`,
       field,
       ...(limit !== undefined ? { limit } : {}),
+      internal: false,
+    };
+  }
+  if (f?.code === 'FST_ERR_BAD_URL') {
+    return { status: 400, code: 'BAD_URL', message: 'the URL path is not valid percent-encoding', field: 'url', internal: false };
+  }
+  if (f?.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return {
+      status: 414,
+      code: 'URI_TOO_LONG',
+      message: `a path parameter is longer than ${MAX_PARAM_LENGTH} characters`,
+      field: 'url',
+      limit: MAX_PARAM_LENGTH,
       internal: false,
     };
   }

@@ -228,6 +228,7 @@ export class BullJobQueue implements JobQueue {
           },
           isCancelled: () => cancelFlags.get(id) === true,
           log: (event, fields) => jobLog?.info(fields ?? {}, event),
+          limitBatch: (max) => job.updateData({ ...job.data, batchLimit: max }),
         };
         try {
           if (active.isCancelled()) throw new CancelledError(CANCELLED_REASON);

@@ -245,6 +245,9 @@ class MemoryWorker {
       },
       isCancelled: () => e.cancelRequested,
       log: () => {},
+      limitBatch: async (max) => {
+        e.data = { ...e.data, batchLimit: max };
+      },
     };
     const p = (async () => {
       try {

@@ -57,6 +57,11 @@ export interface JobData {
   requestHash: string;
   createdAt: number;
   requestId?: string;
+  /**
+   * Written before the job's batch runs (half its size): should that batch end the process (wasm out of memory),
+   * later attempts solve the job in batches of at most this many problems.
+   */
+  batchLimit?: number;
 }
 
 export type JobState = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';

@@ -28,6 +28,8 @@ export interface ActiveJob {
   /** Cheap and synchronous: polled by the solver between evaluations. */
   isCancelled(): boolean;
   log(event: string, fields?: Record<string, unknown>): void;
+  /** Persists data.batchLimit = max for the job's later attempts (kept across processes). */
+  limitBatch(max: number): Promise<void>;
 }
 
 /**

@@ -5,6 +5,8 @@ export interface CollectorOptions<T, R> {
   waitMs: number;
   /** Items with equal keys may be processed together. */
   keyOf(item: T): string;
+  /** A smaller cap for the group this item opens (items of one key must agree); maxBatch when absent. */
+  maxBatchOf?(item: T): number;
   /** Processes one batch; returns one result per item, in order (an Error entry fails that item alone). */
   run(items: T[], key: string): Promise<Array<R | Error>>;
 }
@@ -17,6 +19,7 @@ interface Pending<T, R> {
 
 interface Group<T, R> {
   key: string;
+  max: number;
   items: Array<Pending<T, R>>;
   timer: NodeJS.Timeout | null;
 }
@@ -39,13 +42,14 @@ export class BatchCollector<T, R> {
       const key = this.opts.keyOf(item);
       let g = this.open.get(key);
       if (!g) {
-        g = { key, items: [], timer: null };
+        const cap = this.opts.maxBatchOf?.(item) ?? this.opts.maxBatch;
+        g = { key, max: Math.max(1, Math.min(this.opts.maxBatch, cap)), items: [], timer: null };
         this.open.set(key, g);
         const group = g;
         group.timer = setTimeout(() => this.close(group), this.opts.waitMs);
       }
       g.items.push({ item, resolve, reject });
-      if (g.items.length >= this.opts.maxBatch) this.close(g);
+      if (g.items.length >= g.max) this.close(g);
     });
   }
 

@@ -85,7 +85,9 @@ export class JobRunner {
     this.collector = new BatchCollector<PreparedJob, Solved>({
       maxBatch: deps.batchMax,
       waitMs: deps.batchWaitMs,
-      keyOf: (p) => p.job.data.batchKey,
+      // Jobs whose batch once aborted the engine batch only with each other, at their reduced size.
+      keyOf: (p) => (p.job.data.batchLimit ? `${p.job.data.batchKey}#limit=${p.job.data.batchLimit}` : p.job.data.batchKey),
+      maxBatchOf: (p) => p.job.data.batchLimit ?? deps.batchMax,
       run: (items) => this.solveBatch(items),
     });
   }
@@ -196,6 +198,7 @@ export class JobRunner {
         isCancelled: (i) => group[i]?.job.isCancelled() ?? false,
       });
     const batchId = randomUUID();
+    await this.markRetrySize(items);
     const t0 = performance.now();
     try {
       const results = await run(items);
@@ -206,7 +209,14 @@ export class JobRunner {
       );
       return results.map((result) => ({ result, batchId, batchSize: items.length }));
     } catch (e) {
-      if (isFatalEngineError(e) || items.length === 1) throw permanent(e);
+      if (isFatalEngineError(e)) {
+        this.deps.logger?.error(
+          { batchId, batchSize: items.length, err: (e as Error).message },
+          'engine aborted during a batch; its jobs will be retried in smaller batches',
+        );
+        throw e;
+      }
+      if (items.length === 1) throw permanent(e);
       // One bad problem must not fail its neighbours: solve each alone to find out which.
       this.deps.logger?.warn({ batchId, err: (e as Error).message }, 'batch failed; solving its jobs one by one');
       const out: Array<Solved | Error> = [];
@@ -222,6 +232,19 @@ export class JobRunner {
       }
       return out;
     }
+  }
+
+  /**
+   * Before a batch runs, its jobs learn the batch size for a retry: half of this one. Memory grows with the batch,
+   * and a batch that ends its process (a wasm out-of-memory abort, or a hang that the watchdog ends) may not live to
+   * say so afterwards. A failed write only loses the hint.
+   */
+  private async markRetrySize(items: PreparedJob[]): Promise<void> {
+    if (items.length < 2) return;
+    const limit = Math.floor(items.length / 2);
+    await Promise.allSettled(
+      items.filter((p) => !(p.job.data.batchLimit !== undefined && p.job.data.batchLimit <= limit)).map((p) => p.job.limitBatch(limit)),
+    );
   }
 
   private async render(p: PreparedJob, solved: Solved): Promise<Artifacts> {
