@@ -1,12 +1,17 @@
 // Baselines benchmark: wall time of one solve call at batch 1 and 6 for Lasso-DCT and Lasso-WVT (compressive
-// sensing, m = 2500, 64×64×3, a fixed FISTA budget so every run does the same work) and BM3D (64×64×3 denoising,
-// σ = 0.1). The gaussian operator is built once, outside the timings. Batch sizes alternate within each repeat;
+// sensing, m = 2500, 64×64×3, a fixed FISTA budget so every run does the same work), BM3D (64×64×3 denoising,
+// σ = 0.1) and the DCGAN prior (CS m = 2500, 3 restarts, a fixed evaluation budget; the shipped
+// models/dcgan-celeba64, skipped when absent). The gaussian operator is built once, outside the timings. Batch sizes alternate within each repeat;
 // medians are reported.
 //
 //   node --import tsx bench/baselines.ts [--quick]   prints a table, writes bench/results/baselines.json
 import { pathToFileURL } from 'node:url';
 import { initEngine } from '../src/engine/index.ts';
+import { existsSync } from 'node:fs';
+import { solveWithMethod } from '../src/methods/index.ts';
 import type { BaselineMethod } from '../src/methods/types.ts';
+import { loadModel } from '../src/models/store.ts';
+import { SHIPPED_MODELS_DIR } from '../src/paths.ts';
 import type { ImageShape } from '../src/models/prior.ts';
 import { OperatorCache } from '../src/physics/cache.ts';
 import { simulateMeasurements } from '../src/physics/noise.ts';
@@ -76,6 +81,18 @@ export async function benchBaselines(opts: { quick: boolean }): Promise<Row[]> {
       options: { optimizer: 'lbfgs', maxEvaluations: 1, noiseSigma: 0.1 },
     },
   ];
+  const dcganDir = `${SHIPPED_MODELS_DIR}/dcgan-celeba64`;
+  if (existsSync(dcganDir)) {
+    const prior = await loadModel(dcganDir);
+    const budget = opts.quick ? 20 : 100;
+    cases.push({
+      method: { name: 'dcgan', check: () => {}, solveBatch: (ps, o) => solveWithMethod('dcgan', prior, ps, o) },
+      label: 'dcgan CS m=2500, 3 restarts',
+      problems: problems(cache, cs, csNoise, 6),
+      options: { optimizer: 'lbfgs', maxEvaluations: budget, tolerance: 0, restarts: 3, operatorCache: cache },
+      iterations: budget,
+    });
+  }
   const rows: Row[] = [];
   for (const c of cases) {
     const samples: Record<number, number[]> = { 1: [], 6: [] };

@@ -16,7 +16,7 @@ import { OperatorCache } from '../physics/cache.ts';
 import { simulateMeasurements } from '../physics/noise.ts';
 import type { LinearOperator, NoiseSpec, OperatorSpec } from '../physics/operator.ts';
 import { problemPreset } from '../physics/presets.ts';
-import { createOperator } from '../physics/registry.ts';
+import { measurementCount } from '../physics/registry.ts';
 import type { InitSpec, Problem, SolveResult } from '../solvers/types.ts';
 import { fillNormal, Stream } from '../util/random.ts';
 import { loadImageFolders, type EvalImage } from './datasets.ts';
@@ -184,15 +184,6 @@ async function repairTail(file: string): Promise<void> {
   }
   if (text.length === 0 || text.endsWith('\n')) return;
   await writeFile(file, text.slice(0, text.lastIndexOf('\n') + 1));
-}
-
-/** The number of measurements of an operator (built and freed for the cheap ones; the Gaussian says it). */
-function measurementCount(spec: OperatorSpec, shape: ImageShape): number {
-  if (spec.type === 'gaussian') return spec.m;
-  const op = createOperator(spec, shape);
-  const m = op.m;
-  op.dispose();
-  return m;
 }
 
 function noiseFields(noise: NoiseSpec): { sigma: string; noiseNorm: string } {

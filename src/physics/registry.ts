@@ -9,7 +9,7 @@ import { downsampleOperator } from './downsample.ts';
 import { gaussianOperator } from './gaussian.ts';
 import { identityOperator } from './identity.ts';
 import type { LinearOperator, OperatorSpec } from './operator.ts';
-import { maskOperator } from './mask.ts';
+import { maskOperator, observedPixels } from './mask.ts';
 
 export type OperatorType = OperatorSpec['type'];
 
@@ -41,6 +41,25 @@ export function validateOperatorSpec(spec: unknown, imageShape: ImageShape): ass
 }
 
 /** Validates and builds. The caller owns the result and must dispose() it (the gaussian A can be 600 MB). */
+/** m for a valid spec, without building the operator (a gaussian A can be 600 MB). */
+export function measurementCount(spec: OperatorSpec, imageShape: ImageShape): number {
+  const [h, w, c] = imageShape;
+  switch (spec.type) {
+    case 'identity':
+    case 'blur':
+      return h * w * c;
+    case 'gaussian':
+      return spec.m;
+    case 'downsample':
+      return (h / spec.factor) * (w / spec.factor) * c;
+    case 'mask': {
+      let observed = 0;
+      for (const v of observedPixels(spec, imageShape)) observed += v;
+      return observed * c;
+    }
+  }
+}
+
 export function createOperator(spec: OperatorSpec, imageShape: ImageShape): LinearOperator {
   validateOperatorSpec(spec, imageShape);
   return definitionOf(spec).create(spec, imageShape);

@@ -2,7 +2,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { tf, initEngine } from '../../src/engine/index.ts';
-import { createOperator } from '../../src/physics/registry.ts';
+import { createOperator, measurementCount } from '../../src/physics/registry.ts';
 import type { OperatorSpec } from '../../src/physics/operator.ts';
 import type { ImageShape } from '../../src/models/prior.ts';
 import { Rng } from '../../src/util/random.ts';
@@ -179,4 +179,15 @@ test('operators release their tensors', () => {
     op.dispose();
   }
   assert.equal(tf.memory().numTensors, before);
+});
+
+test('measurementCount (no operator built) equals the built operator’s m for every spec', () => {
+  for (const spec of specs) {
+    const op = createOperator(spec, SHAPE);
+    try {
+      assert.equal(measurementCount(spec, SHAPE), op.m, JSON.stringify(spec).slice(0, 80));
+    } finally {
+      op.dispose();
+    }
+  }
 });

@@ -1,7 +1,6 @@
 import type { ImageShape } from '../../models/prior.ts';
-import { observedPixels } from '../../physics/mask.ts';
 import type { OperatorSpec } from '../../physics/operator.ts';
-import { operatorJsonSchemas, validateOperatorSpec } from '../../physics/registry.ts';
+import { measurementCount, operatorJsonSchemas, validateOperatorSpec } from '../../physics/registry.ts';
 import { validateNoiseSpec, noiseJsonSchema } from '../../physics/noise.ts';
 import type { NoiseSpec } from '../../physics/operator.ts';
 
@@ -13,24 +12,6 @@ export interface OperatorCatalog {
   validateNoise(noise: unknown): asserts noise is NoiseSpec;
   schemas(imageShape?: ImageShape): Record<string, unknown>;
   noiseSchema(): Record<string, unknown>;
-}
-
-export function measurementCount(spec: OperatorSpec, imageShape: ImageShape): number {
-  const [h, w, c] = imageShape;
-  switch (spec.type) {
-    case 'identity':
-    case 'blur':
-      return h * w * c;
-    case 'gaussian':
-      return spec.m;
-    case 'downsample':
-      return (h / spec.factor) * (w / spec.factor) * c;
-    case 'mask': {
-      let observed = 0;
-      for (const v of observedPixels(spec, imageShape)) observed += v;
-      return observed * c;
-    }
-  }
 }
 
 export const physicsOperatorCatalog: OperatorCatalog = {
