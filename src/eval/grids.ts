@@ -82,6 +82,12 @@ export async function writeGrids(
     }
     const title = `${measurementTitle(first)} (${first.dataset})`;
     const file = path.join('grids', `${slug(measurementSlug(first), first.dataset)}.png`);
+    // A folder published without recon/ (as docs/results is) keeps its grids when the report is rebuilt.
+    const missing = gridRows.slice(1).some((r) => r.label !== 'measurements' && r.tiles.some((t) => t.png === null && t.caption !== undefined));
+    if (missing && (await readOrNull(path.join(out, file))) !== null) {
+      written.push({ file, title });
+      continue;
+    }
     await mkdir(path.join(out, 'grids'), { recursive: true });
     await writeFile(path.join(out, file), await gridPng({ title, columns: names.map((n) => path.parse(n).name), rows: gridRows, tileSize: tile }));
     written.push({ file, title });

@@ -91,11 +91,13 @@ function mainPlots(problem: string, rows: readonly SummaryRow[], imageN: number)
         const noisy = meanOf(group.map((r) => r.inputPsnrMean));
         if (noisy !== undefined) hlines.push({ name: 'noisy input', y: noisy });
         const paperNoisy = first.sigma !== '' ? paperNoisyInputPsnr(Number(first.sigma)) : undefined;
-        if (paperNoisy !== undefined && imageN === 12288) hlines.push({ name: 'paper: noisy input', y: paperNoisy, dashed: true });
+        if (paperNoisy !== undefined && imageN === 12288 && group.some((r) => r.paperPsnr !== undefined)) hlines.push({ name: 'paper: noisy input', y: paperNoisy, dashed: true });
       }
       // The paper's numbers for the priors on this figure.
       const xs = distinct(onAxis, xField).map(Number);
-      for (const prior of distinct(group, 'prior')) {
+      // Paper lines only where the summary compares with the paper (not on out-of-distribution folders).
+      const comparable = group.some((r) => r.paperPsnr !== undefined);
+      for (const prior of comparable ? distinct(group, 'prior') : []) {
         const cellAt = (m: number) =>
           paperPsnr({ problem, prior, m, sigma: num(first.sigma), noiseNorm: num(first.noiseNorm), n: imageN });
         if (xField === 'm') {

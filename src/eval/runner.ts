@@ -451,7 +451,9 @@ export async function runEval(cfg: EvalConfig, deps: EvalDeps = {}): Promise<Eva
     // Everything below is derived from the tables, so a resumed run reports on all cells, old and new.
     const allRows = (await readRows(resultsPath, RESULT_COLUMNS)) ?? [];
     const timingRows = (await readRows(timingsPath, TIMING_COLUMNS)) ?? [];
-    const summary = summarize(allRows, n);
+    // With several folders, the first is the in-distribution one that the paper's numbers describe.
+    const datasetOrder = [...new Set(images.map((i) => i.dataset))];
+    const summary = summarize(allRows, n, datasetOrder.length > 1 ? datasetOrder[0] : undefined);
     const files: string[] = [RESULTS_FILE, TIMINGS_FILE, RUN_FILE];
     await writeFile(path.join(out, 'summary.csv'), summaryCsv(summary));
     files.push(SUMMARY_FILE);

@@ -43,7 +43,11 @@ function numbers(rows: ResultRow[], col: keyof ResultRow): number[] {
 }
 
 /** Groups rows by dataset and setting, in order of first appearance. `imageN` = H·W·C (paper numbers need 12288). */
-export function summarize(rows: readonly ResultRow[], imageN: number): SummaryRow[] {
+/**
+ * paperDataset: the only data set the paper's numbers are compared with (its CelebA-HQ stand-in); every data set
+ * when absent. An out-of-distribution folder swept beside it gets no paper column.
+ */
+export function summarize(rows: readonly ResultRow[], imageN: number, paperDataset?: string): SummaryRow[] {
   const groups = new Map<string, ResultRow[]>();
   for (const r of rows) {
     const key = JSON.stringify([r.dataset, settingKey(r)]);
@@ -70,7 +74,7 @@ export function summarize(rows: readonly ResultRow[], imageN: number): SummaryRo
       diverged: g.filter((r) => r.diverged === 'true').length,
       inputPsnrMean: mean(inputs),
     };
-    const paper = paperPsnr({
+    const paper = paperDataset !== undefined && row.dataset !== paperDataset ? undefined : paperPsnr({
       problem: row.problem,
       prior: row.prior,
       m: Number(row.m),

@@ -92,6 +92,10 @@ describe('paper numbers', () => {
     const n = 12288;
     assert.equal(paperPsnr({ problem: 'cs', prior: 'glow', m: 2500, noiseNorm: 0.1, n }), PAPER_CS_PSNR.glow[2500]);
     assert.equal(paperPsnr({ problem: 'cs', prior: 'glow', m: 2500, noiseNorm: 0.1, n: 768 }), undefined);
+    const two = [row({ psnr: '30' }), row({ psnr: '28', dataset: 'ood' })];
+    const byDataset = summarize(two, n, 'faces');
+    assert.equal(byDataset.find((r) => r.dataset === 'faces')!.paperPsnr, PAPER_CS_PSNR.glow[2500]);
+    assert.equal(byDataset.find((r) => r.dataset === 'ood')!.paperPsnr, undefined, 'no paper column for an out-of-distribution folder');
     assert.equal(paperPsnr({ problem: 'cs', prior: 'glow', m: 2500, sigma: 0.1, n }), undefined);
     assert.equal(paperPsnr({ problem: 'cs', prior: 'glow', m: 2400, noiseNorm: 0.1, n }), undefined);
     assert.equal(paperPsnr({ problem: 'denoise', prior: 'bm3d', m: n, sigma: 0.2, n }), 25.2);

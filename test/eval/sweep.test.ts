@@ -1,7 +1,7 @@
 // End to end: a tiny sweep (tiny random Glow, 2 generated images, 2 settings, glow + lasso-dct) writes every
 // output, is byte-reproducible from its seed, and resumes without solving finished cells again.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
@@ -233,6 +233,14 @@ describe('flowprior eval: a tiny sweep end to end', () => {
 
     // Another seed into the same folder is refused rather than mixed in.
     await assert.rejects(runEval(config(outD, { seed: 9 }), { stderr: null }), /seed/);
+
+    // Published without recon/ (as docs/results is): a rebuild keeps the grids instead of drawing empty tiles.
+    const gridFiles = (await readdir(path.join(outD, 'grids'))).sort();
+    const gridsBefore = await Promise.all(gridFiles.map((f) => readFile(path.join(outD, 'grids', f))));
+    await rm(path.join(outD, 'recon'), { recursive: true });
+    await runEval(config(outD), { solve: countingSolve().solve, stderr: null });
+    const gridsAfter = await Promise.all(gridFiles.map((f) => readFile(path.join(outD, 'grids', f))));
+    gridsBefore.forEach((b, i) => assert.ok(b.equals(gridsAfter[i]!), `${gridFiles[i]} kept`));
   });
 
   it('runs the ablation starts: lasso (encoded Lasso-DCT solution) and fixed-direction norms', async () => {
