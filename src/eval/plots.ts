@@ -143,7 +143,8 @@ function ablationPlots(problem: string, rows: readonly SummaryRow[]): PlannedPlo
     for (const [dataset, dsRows] of groupBy(rows, (r) => r.dataset)) {
       const swept = dsRows.filter((r) => r[field] !== '');
       const values = distinct(swept, field);
-      if (values.length < 2) continue;
+      // Swept means several values for one prior: the DCGAN's random starts beside the Glow's z₀ = 0 are not an ablation.
+      if (values.length < 2 || ![...groupBy(swept, (r) => r.prior).values()].some((rs) => distinct(rs, field).length > 1)) continue;
       const bestGamma = field !== 'gamma' && varies(swept, 'gamma');
       const seriesFields = [...MEASUREMENT_FIELDS, ...SOLVER_FIELDS].filter(
         (f) => f !== field && !(bestGamma && f === 'gamma') && varies(swept, f),
