@@ -3,47 +3,37 @@
 // state with the right outcome; nothing may answer 500 or crash.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { ServiceMetrics } from '../../src/service/api/metrics.ts';
 import { loadConfig } from '../../src/service/config.ts';
-import { createBullQueue, type BullJobQueue } from '../../src/service/jobs/index.ts';
+import { createBullQueue } from '../../src/service/jobs/index.ts';
 import { startApi, startWorker, type Running } from '../../src/service/runtime.ts';
 import { LocalResultStore } from '../../src/service/storage/index.ts';
 import type { RunningWorker } from '../../src/service/worker/index.ts';
 import { tinyModelsDir, TINY_GLOW, TINY_SIZE } from '../service/helpers/models.ts';
-import { appFor, auth, KEY_A, tempDir, testConfig, testPng, waitFor, workerFor } from '../service/helpers/service.ts';
-import { exited, freePort, PrivateRedis, startWorkerProcess } from './helpers.ts';
+import { auth, KEY_A, testConfig, testPng, waitFor, workerFor } from '../service/helpers/service.ts';
+import { faultHarness } from './harness.ts';
+import { exited, startWorkerProcess } from './helpers.ts';
 
-let redis: PrivateRedis;
+const harness = faultHarness('fp-rel-faults-');
 let models: { dir: string; cleanup(): Promise<void> };
-let results: { dir: string; cleanup(): Promise<void> };
-const cleanups: (() => Promise<unknown>)[] = [];
-const children = new Set<ChildProcess>();
 
 before(async () => {
-  redis = new PrivateRedis(await freePort());
-  await redis.start();
   models = await tinyModelsDir();
-  results = await tempDir('fp-rel-faults-');
 });
 
 after(async () => {
-  for (const c of children) c.kill('SIGKILL');
-  for (const f of cleanups.reverse()) await f().catch(() => {});
-  await redis?.kill();
   await models?.cleanup();
-  await results?.cleanup();
 });
 
 /** Short locks and stalled checks, so that a dead worker's jobs are noticed in seconds. */
 const faultEnv = () => ({
   MODELS_DIR: models.dir,
-  RESULTS_DIR: results.dir,
-  REDIS_URL: redis.url,
+  RESULTS_DIR: harness.resultsDir,
+  REDIS_URL: harness.redis.url,
   GLOW_MODEL: TINY_GLOW,
   WORKER_METHODS: 'glow',
   WORKER_METRICS_PORT: '0',
@@ -56,14 +46,6 @@ const faultEnv = () => ({
 });
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
-
-async function apiOnPrivateRedis(env: Record<string, string>, prefix: string): Promise<{ app: FastifyInstance; queue: BullJobQueue }> {
-  const config = testConfig(env);
-  const queue = createBullQueue(config, undefined, prefix);
-  const app = await appFor(config, queue, new LocalResultStore(config.resultsDir));
-  cleanups.push(() => queue.close(), () => app.close());
-  return { app, queue };
-}
 
 async function submitTo(app: FastifyInstance, phase: number, maxEvaluations: number): Promise<string> {
   const res = await app.inject({
@@ -79,25 +61,25 @@ async function submitTo(app: FastifyInstance, phase: number, maxEvaluations: num
 test('worker SIGKILLed mid-batch: a second worker process recovers the stalled jobs and every job completes', { timeout: 90_000 }, async () => {
   const prefix = `fp-rel-${randomUUID().slice(0, 8)}`;
   const env = { ...faultEnv(), QUEUE_NAME: 'kill' };
-  const { app } = await apiOnPrivateRedis(env, prefix);
+  const { app } = await harness.apiOnPrivateRedis(env, prefix);
   const status = async (id: string) => (await app.inject({ method: 'GET', url: `/v1/jobs/${id}`, headers: auth() })).json();
 
   // Enough iterations that the batch is still running when the worker dies.
   const first: string[] = [];
   for (let i = 0; i < 4; i++) first.push(await submitTo(app, i, 400));
   const workerA = await startWorkerProcess({ ...env, FP_QUEUE_PREFIX: prefix });
-  children.add(workerA);
+  harness.children.add(workerA);
   await waitFor(() => Promise.all(first.map(status)), (ss) => ss.every((s) => s.status === 'running' && s.progress?.iteration >= 2), 60_000, 50);
   workerA.kill('SIGKILL');
   await exited(workerA);
-  children.delete(workerA);
+  harness.children.delete(workerA);
   const atKill = await Promise.all(first.map(status));
   assert.ok(atKill.every((s) => s.status === 'running'), `killed mid-batch: ${JSON.stringify(atKill.map((s) => s.status))}`);
 
   // Jobs submitted while no worker lives wait in the queue.
   const second = [await submitTo(app, 10, 5), await submitTo(app, 11, 5)];
   const workerB = await startWorkerProcess({ ...env, FP_QUEUE_PREFIX: prefix });
-  children.add(workerB);
+  harness.children.add(workerB);
   const done = await Promise.all([...first, ...second].map((id) => waitFor(() => status(id), (s) => TERMINAL.has(s.status), 75_000, 100)));
   for (const s of done) assert.equal(s.status, 'completed', JSON.stringify(s).slice(0, 400));
   for (const s of done.slice(0, first.length)) assert.ok(s.attempts >= 2, `the killed batch ran again (attempts ${s.attempts})`);
@@ -105,7 +87,7 @@ test('worker SIGKILLed mid-batch: a second worker process recovers the stalled j
 
   workerB.kill('SIGTERM');
   assert.equal(await exited(workerB), 0, 'SIGTERM: the worker drains and exits cleanly');
-  children.delete(workerB);
+  harness.children.delete(workerB);
 });
 
 test('Redis killed and restarted: /readyz and submissions answer 503 during the outage; API and worker recover without a restart', { timeout: 90_000 }, async () => {
@@ -113,9 +95,9 @@ test('Redis killed and restarted: /readyz and submissions answer 503 during the 
   const env = { ...faultEnv(), QUEUE_NAME: 'outage', API_KEYS: KEY_A, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' };
   const fatal: Error[] = [];
   const api: Running = await startApi(loadConfig(env, { mode: 'api' }), { queuePrefix: prefix });
-  cleanups.push(() => api.close());
+  harness.cleanups.push(() => api.close());
   const worker: Running = await startWorker(loadConfig(env, { mode: 'worker' }), { queuePrefix: prefix, onFatal: (e) => fatal.push(e) });
-  cleanups.push(() => worker.close());
+  harness.cleanups.push(() => worker.close());
   const url = api.url as string;
   const call = (path: string, init: RequestInit = {}) => fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${KEY_A}`, 'content-type': 'application/json', ...(init.headers ?? {}) } });
   const body = async (phase: number) => JSON.stringify({ operator: { type: 'identity' }, groundTruth: await testPng(TINY_SIZE, TINY_SIZE, phase), options: { gamma: 0.1, maxEvaluations: 5 } });
@@ -130,7 +112,7 @@ test('Redis killed and restarted: /readyz and submissions answer 503 during the 
   assert.equal((await call('/readyz')).status, 200);
   assert.equal((await solveAndWait(0)).status, 'completed');
 
-  await redis.kill();
+  await harness.redis.kill();
   const down = await waitFor(() => call('/readyz'), (r) => r.status === 503, 15_000, 200);
   assert.match(((await down.json()) as { checks: { queue: string } }).checks.queue, /^error/);
   for (let i = 0; i < 5; i++) {
@@ -144,7 +126,7 @@ test('Redis killed and restarted: /readyz and submissions answer 503 during the 
   assert.equal(poll.status, 503, 'polling during the outage');
   assert.equal((await call('/healthz')).status, 200, 'the API process is alive');
 
-  await redis.start();
+  await harness.redis.start();
   await waitFor(() => call('/readyz'), (r) => r.status === 200, 30_000, 250);
   const afterOutage = await Promise.all([solveAndWait(1), solveAndWait(2)]);
   for (const s of afterOutage) assert.equal(s.status, 'completed', 'the same worker took jobs again');
@@ -154,18 +136,18 @@ test('Redis killed and restarted: /readyz and submissions answer 503 during the 
 test('the store refuses one job\'s writes: that job retries its upload with backoff, then fails with the reason; others complete', { timeout: 90_000 }, async () => {
   const prefix = `fp-rel-${randomUUID().slice(0, 8)}`;
   const env = { ...faultEnv(), QUEUE_NAME: 'store', JOB_ATTEMPTS: '2', BATCH_WAIT_MS: '50' };
-  const { app } = await apiOnPrivateRedis(env, prefix);
+  const { app } = await harness.apiOnPrivateRedis(env, prefix);
   const status = async (id: string) => (await app.inject({ method: 'GET', url: `/v1/jobs/${id}`, headers: auth() })).json();
   const broken = await submitTo(app, 0, 5);
   const healthy = await submitTo(app, 1, 5);
   // A folder where result.png must go: every write of that file fails (EISDIR), whoever runs the test.
-  await mkdir(join(results.dir, 'jobs', broken, 'result.png'), { recursive: true });
+  await mkdir(join(harness.resultsDir, 'jobs', broken, 'result.png'), { recursive: true });
 
   const config = testConfig(env);
   const queue = createBullQueue(config, undefined, prefix);
   const metrics = new ServiceMetrics({ defaultMetrics: false });
-  const worker: RunningWorker = await workerFor(config, queue, new LocalResultStore(results.dir), { metrics, uploadTries: 3, uploadBackoffMs: 50 });
-  cleanups.push(() => queue.close(), () => worker.close());
+  const worker: RunningWorker = await workerFor(config, queue, new LocalResultStore(harness.resultsDir), { metrics, uploadTries: 3, uploadBackoffMs: 50 });
+  harness.cleanups.push(() => queue.close(), () => worker.close());
 
   const [b, h] = await Promise.all([broken, healthy].map((id) => waitFor(() => status(id), (s) => TERMINAL.has(s.status), 60_000, 100)));
   assert.equal(h.status, 'completed', JSON.stringify(h));

@@ -2,36 +2,17 @@
 // shipped-Glow solves runs out of memory while a batch of two fits. The first worker must end (a trap on the
 // single-threaded build; a hang ended by the watchdog on the multi-threaded one), and a fresh worker must finish
 // every job in smaller batches. The ballast was calibrated so that batch 4 fails and batch 2 fits on either build.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
-import { createBullQueue } from '../../src/service/jobs/index.ts';
 import { isFatalEngineError } from '../../src/service/jobs/fatal.ts';
-import { LocalResultStore } from '../../src/service/storage/index.ts';
-import { appFor, auth, tempDir, testConfig, testPng, waitFor } from '../service/helpers/service.ts';
-import { exited, freePort, PrivateRedis, REPO_ROOT, startWorkerProcess } from './helpers.ts';
+import { auth, testPng, waitFor } from '../service/helpers/service.ts';
+import { faultHarness } from './harness.ts';
+import { exited, REPO_ROOT, startWorkerProcess } from './helpers.ts';
 
 const BALLAST_MIB = '3850';
-let redis: PrivateRedis;
-let results: { dir: string; cleanup(): Promise<void> };
-const cleanups: (() => Promise<unknown>)[] = [];
-const children = new Set<ChildProcess>();
-
-before(async () => {
-  redis = new PrivateRedis(await freePort());
-  await redis.start();
-  results = await tempDir('fp-rel-oom-');
-});
-
-after(async () => {
-  for (const c of children) c.kill('SIGKILL');
-  for (const f of cleanups.reverse()) await f().catch(() => {});
-  await redis?.kill();
-  await results?.cleanup();
-});
+const harness = faultHarness('fp-rel-oom-');
 
 test('wasm traps and aborts count as fatal engine errors; ordinary errors do not', () => {
   assert.ok(isFatalEngineError(new WebAssembly.RuntimeError('memory access out of bounds')));
@@ -45,8 +26,8 @@ test('wasm traps and aborts count as fatal engine errors; ordinary errors do not
 function oomEnv(queueName: string, threads: string): Record<string, string> {
   return {
     MODELS_DIR: join(REPO_ROOT, 'models'),
-    RESULTS_DIR: results.dir,
-    REDIS_URL: redis.url,
+    RESULTS_DIR: harness.resultsDir,
+    REDIS_URL: harness.redis.url,
     QUEUE_NAME: queueName,
     GLOW_MODEL: 'glow-celeba64',
     WORKER_METHODS: 'glow',
@@ -64,14 +45,6 @@ function oomEnv(queueName: string, threads: string): Record<string, string> {
   };
 }
 
-async function api(env: Record<string, string>, prefix: string): Promise<FastifyInstance> {
-  const config = testConfig(env);
-  const queue = createBullQueue(config, undefined, prefix);
-  const app = await appFor(config, queue, new LocalResultStore(config.resultsDir));
-  cleanups.push(() => queue.close(), () => app.close());
-  return app;
-}
-
 for (const { threads, how } of [
   { threads: '1', how: 'single-threaded wasm: the failed allocation traps and the worker exits with code 70' },
   { threads: '2', how: 'multi-threaded wasm: the failed allocation hangs the engine and the watchdog kills the worker' },
@@ -79,7 +52,7 @@ for (const { threads, how } of [
   test(`out of memory in a batch of 4, ${how}; a fresh worker completes every job in batches of at most 2`, { timeout: 240_000 }, async () => {
     const prefix = `fp-oom-${randomUUID().slice(0, 8)}`;
     const env = { ...oomEnv(`oom${threads}`, threads), FP_QUEUE_PREFIX: prefix };
-    const app = await api(env, prefix);
+    const { app } = await harness.apiOnPrivateRedis(env, prefix);
     const status = async (id: string) => (await app.inject({ method: 'GET', url: `/v1/jobs/${id}`, headers: auth() })).json();
     const ids: string[] = [];
     for (let i = 0; i < 4; i++) {
@@ -94,16 +67,16 @@ for (const { threads, how } of [
     }
 
     const first = await startWorkerProcess(env, 120_000);
-    children.add(first);
+    harness.children.add(first);
     const code = await exited(first);
-    children.delete(first);
+    harness.children.delete(first);
     if (threads === '1') assert.equal(code, 70, 'the trap is a fatal engine error: exit 70');
     else assert.equal(first.signalCode, 'SIGKILL', 'the watchdog ended the hung worker');
     const mid = await Promise.all(ids.map(status));
     assert.ok(mid.every((s) => s.status !== 'completed' && s.status !== 'failed'), `nothing finished or failed yet: ${JSON.stringify(mid.map((s) => s.status))}`);
 
     const second = await startWorkerProcess(env, 120_000);
-    children.add(second);
+    harness.children.add(second);
     const done = await Promise.all(ids.map((id) => waitFor(() => status(id), (s) => ['completed', 'failed', 'cancelled'].includes(s.status), 150_000, 200)));
     for (const s of done) {
       assert.equal(s.status, 'completed', JSON.stringify(s).slice(0, 400));
@@ -113,6 +86,6 @@ for (const { threads, how } of [
     }
     second.kill('SIGTERM');
     assert.equal(await exited(second), 0);
-    children.delete(second);
+    harness.children.delete(second);
   });
 }
